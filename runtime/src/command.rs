@@ -1,0 +1,245 @@
+//! Running a command — a WASI preview 1 module or preview 2 command component — to
+//! completion: [`CommandSpec`] says what the guest gets (arguments, environment, stdin,
+//! directories, where its output goes, its [`Limits`]); [`Instance`] is the running guest.
+
+use crate::error::{Error, Result};
+use crate::guard::{Guard, guarded_store};
+use crate::limits::Limits;
+use crate::log::stream::LogOutput;
+use crate::log::{ContainerLog, LogStream};
+use crate::module::{Module, Template};
+use crate::outcome::{Outcome, TrapKind};
+use crate::runtime::Runtime;
+use crate::state::{P1State, P2State, bounded_table};
+use crate::stop::StopHandle;
+use bytes::Bytes;
+use std::path::PathBuf;
+use tokio::task::JoinHandle;
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+/// Where a guest's stdout and stderr go.
+#[derive(Clone, Default)]
+pub enum Output {
+    /// Discarded.
+    #[default]
+    Discard,
+    /// Passed through to this process's stdout and stderr.
+    Inherit,
+    /// Appended, as timestamped lines, to a container log.
+    Log(ContainerLog),
+}
+
+/// A host directory the guest may see, at a guest path.
+#[derive(Clone, Debug)]
+pub struct Preopen {
+    /// Directory on the host.
+    pub host: PathBuf,
+    /// Where the guest sees it (e.g. `/data`).
+    pub guest: String,
+    /// Whether the guest may only read.
+    pub read_only: bool,
+}
+
+/// What a guest is given. Everything is denied unless granted here.
+#[derive(Clone, Default)]
+pub struct CommandSpec {
+    /// Arguments, `argv[0]` (the program name) first.
+    pub args: Vec<String>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Bytes on stdin; `None` is an empty stdin.
+    pub stdin: Option<Bytes>,
+    /// Preopened directories.
+    pub preopens: Vec<Preopen>,
+    /// Where output goes.
+    pub output: Output,
+    /// Resource limits.
+    pub limits: Limits,
+}
+
+/// A running guest.
+pub struct Instance {
+    stop: StopHandle,
+    task: JoinHandle<Outcome>,
+}
+
+impl Instance {
+    /// A handle to stop the guest from elsewhere.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Waits for the guest to end.
+    pub async fn wait(self) -> Outcome {
+        match self.task.await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Trapped(TrapKind::Other(format!("instance task failed: {e}"))),
+        }
+    }
+}
+
+/// The WASI context of a command, before it is split by preview version.
+struct Prepared {
+    builder: WasiCtxBuilder,
+    outputs: Vec<LogOutput>,
+}
+
+fn prepare(spec: &CommandSpec) -> Result<Prepared> {
+    let mut builder = WasiCtxBuilder::new();
+    builder.args(&spec.args).envs(&spec.env);
+    if let Some(stdin) = &spec.stdin {
+        builder.stdin(MemoryInputPipe::new(stdin.clone()));
+    }
+    let mut outputs = Vec::new();
+    match &spec.output {
+        Output::Discard => {}
+        Output::Inherit => {
+            builder.inherit_stdout().inherit_stderr();
+        }
+        Output::Log(log) => {
+            let stdout = LogOutput::new(log.clone(), LogStream::Stdout);
+            let stderr = LogOutput::new(log.clone(), LogStream::Stderr);
+            builder.stdout(stdout.clone()).stderr(stderr.clone());
+            outputs.extend([stdout, stderr]);
+        }
+    }
+    for dir in &spec.preopens {
+        let perms = if dir.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        builder
+            .preopened_dir(&dir.host, &dir.guest, perms)
+            .map_err(|e| Error::Preopen {
+                host: dir.host.clone(),
+                reason: crate::error::one_line(&e),
+            })?;
+    }
+    Ok(Prepared { builder, outputs })
+}
+
+/// Starts `module` as a command on the current tokio runtime.
+pub(crate) fn spawn(runtime: &Runtime, module: &Module, spec: CommandSpec) -> Result<Instance> {
+    if !module.kind().is_command() {
+        return Err(Error::WrongKind {
+            module: module.digest().to_string(),
+            actual: module.kind(),
+            expected: "command",
+        });
+    }
+    runtime.check_limits(&spec.limits)?;
+    let Prepared {
+        mut builder,
+        outputs,
+    } = prepare(&spec)?;
+    let guard = Guard::new(&spec.limits, runtime.epoch_tick());
+    let engine = runtime.engine().clone();
+    let stop = StopHandle::new();
+    let run = {
+        let stop = stop.clone();
+        let limits = spec.limits.clone();
+        let template = module.inner.template.clone();
+        async move {
+            let outcome = match template {
+                Template::P1(pre) => {
+                    let store = guarded_store(
+                        &engine,
+                        P1State {
+                            wasi: builder.build_p1(),
+                            guard,
+                        },
+                    );
+                    supervise(run_p1(pre, store), &limits, &stop).await
+                }
+                Template::P2(pre) => {
+                    let store = guarded_store(
+                        &engine,
+                        P2State {
+                            wasi: builder.build(),
+                            table: bounded_table(),
+                            guard,
+                        },
+                    );
+                    supervise(run_p2(pre, store), &limits, &stop).await
+                }
+                Template::Http(_) => unreachable!("checked to be a command above"),
+            };
+            for output in outputs {
+                output.finish();
+            }
+            stop.mark_finished();
+            outcome
+        }
+    };
+    Ok(Instance {
+        stop,
+        task: tokio::spawn(run),
+    })
+}
+
+/// The raw end of a guest run: what the call returned, and whether memory was refused.
+type RawEnd = (wasmtime::Result<i32>, bool);
+
+async fn run_p1(pre: wasmtime::InstancePre<P1State>, mut store: wasmtime::Store<P1State>) -> RawEnd {
+    let result = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+        start.call_async(&mut store, ()).await?;
+        Ok(0)
+    }
+    .await;
+    (result, store.data().guard.limiter.memory_refused)
+}
+
+async fn run_p2(
+    pre: wasmtime_wasi::p2::bindings::CommandPre<P2State>,
+    mut store: wasmtime::Store<P2State>,
+) -> RawEnd {
+    let result = async {
+        let command = pre.instantiate_async(&mut store).await?;
+        let status = command.wasi_cli_run().call_run(&mut store).await?;
+        Ok(if status.is_ok() { 0 } else { 1 })
+    }
+    .await;
+    (result, store.data().guard.limiter.memory_refused)
+}
+
+/// Runs a guest under its deadline and its stop handle, and classifies how it ended.
+async fn supervise(
+    run: impl Future<Output = RawEnd>,
+    limits: &Limits,
+    stop: &StopHandle,
+) -> Outcome {
+    let timed = async {
+        match limits.deadline {
+            Some(deadline) => tokio::time::timeout(deadline, run)
+                .await
+                .map_err(|_| Outcome::DeadlineExceeded { deadline }),
+            None => Ok(run.await),
+        }
+    };
+    tokio::select! {
+        biased;
+        () = stop.forced() => Outcome::Stopped,
+        end = timed => match end {
+            Ok(end) => classify(end, limits),
+            Err(outcome) => outcome,
+        },
+    }
+}
+
+fn classify((result, memory_refused): RawEnd, limits: &Limits) -> Outcome {
+    let outcome = match result {
+        Ok(code) => Outcome::Exited(code),
+        Err(error) => match error.downcast_ref::<I32Exit>() {
+            Some(exit) => Outcome::Exited(exit.0),
+            None => Outcome::Trapped(TrapKind::from_error(&error)),
+        },
+    };
+    match (memory_refused, limits.memory) {
+        (true, Some(limit)) if !outcome.is_success() => Outcome::MemoryLimitExceeded { limit },
+        _ => outcome,
+    }
+}

@@ -1,0 +1,81 @@
+//! [`Guard`]: the per-store state behind limits that need the epoch — CPU time slices and
+//! the yields that keep a spinning instance from starving others — plus the memory
+//! [`Limiter`]. Every store's data type holds one and exposes it through [`Guarded`].
+
+use crate::limits::{Limiter, Limits};
+use std::time::{Duration, Instant};
+use wasmtime::{Store, StoreContextMut, UpdateDeadline};
+
+/// CFS-style accounting period for CPU limits: an instance limited to `m` millicores may
+/// run `m/1000` of each period and then sleeps until the next one. Kubernetes uses 100 ms.
+pub const CPU_PERIOD: Duration = Duration::from_millis(100);
+
+/// Store data that carries a [`Guard`].
+pub(crate) trait Guarded: Send + 'static {
+    fn guard(&mut self) -> &mut Guard;
+}
+
+/// Limits state of one store.
+pub(crate) struct Guard {
+    pub(crate) limiter: Limiter,
+    cpu: Option<CpuQuota>,
+}
+
+struct CpuQuota {
+    /// Ticks the instance may run per period.
+    ticks_per_period: u64,
+    period_start: Instant,
+    used: u64,
+}
+
+impl Guard {
+    pub(crate) fn new(limits: &Limits, tick: Duration) -> Self {
+        let cpu = limits.cpu_millis.map(|millis| {
+            let tick_nanos = tick.as_nanos().max(1);
+            let quota = CPU_PERIOD.as_nanos() * u128::from(millis) / 1000;
+            CpuQuota {
+                ticks_per_period: u64::try_from(quota / tick_nanos).unwrap_or(u64::MAX).max(1),
+                period_start: Instant::now(),
+                used: 0,
+            }
+        });
+        Self {
+            limiter: Limiter::new(limits),
+            cpu,
+        }
+    }
+
+    /// Called each time the instance has run for a tick: always yields to the executor
+    /// (so that instances share worker threads fairly, and a pending stop or deadline can
+    /// take effect), and sleeps out the rest of the period once the CPU quota is spent.
+    fn on_tick(&mut self) -> UpdateDeadline {
+        let Some(cpu) = &mut self.cpu else {
+            return UpdateDeadline::Yield(1);
+        };
+        let now = Instant::now();
+        if now.duration_since(cpu.period_start) >= CPU_PERIOD {
+            cpu.period_start = now;
+            cpu.used = 0;
+        }
+        cpu.used += 1;
+        if cpu.used < cpu.ticks_per_period {
+            return UpdateDeadline::Yield(1);
+        }
+        let next_period = cpu.period_start + CPU_PERIOD;
+        cpu.period_start = next_period;
+        cpu.used = 0;
+        UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::time::sleep_until(next_period.into())),
+        )
+    }
+}
+
+/// Creates a store whose memory, tables and CPU are governed by the data's [`Guard`].
+pub(crate) fn guarded_store<T: Guarded>(engine: &wasmtime::Engine, data: T) -> Store<T> {
+    let mut store = Store::new(engine, data);
+    store.limiter(|data| &mut data.guard().limiter);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut cx: StoreContextMut<'_, T>| Ok(cx.data_mut().guard().on_tick()));
+    store
+}

@@ -1,0 +1,247 @@
+//! [`HttpHandler`]: serves HTTP requests with a `wasi:http/proxy` component, a fresh
+//! instance from the template per request (the `wasmtime serve` model), at most
+//! `max_concurrency` at once with a bounded queue behind them.
+//!
+//! Parts: [`serve`] (an HTTP/1.1 server for one handler, used by `skiff run --listen`);
+//! [`outbound`] (the policy for requests the guest makes).
+
+pub mod outbound;
+pub mod serve;
+
+use crate::command::Output;
+use crate::error::{Error, Result};
+use crate::guard::{Guard, guarded_store};
+use crate::limits::Limits;
+use crate::log::LogStream;
+use crate::log::stream::LogOutput;
+use crate::module::{Module, Template};
+use crate::runtime::Runtime;
+use crate::state::{HttpState, bounded_table};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::Semaphore;
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// Requests served at once by default — as many as `wasmtime serve` allows.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 1000;
+
+/// Requests allowed to wait for a free slot by default before new ones get 503.
+pub const DEFAULT_MAX_QUEUE: usize = 1000;
+
+/// How a handler serves requests.
+#[derive(Clone, Default)]
+pub struct HttpConfig {
+    /// Requests executing at once; `0` means [`DEFAULT_MAX_CONCURRENCY`].
+    pub max_concurrency: usize,
+    /// Requests waiting for a slot; `None` means [`DEFAULT_MAX_QUEUE`].
+    pub max_queue: Option<usize>,
+    /// Environment of every instance.
+    pub env: Vec<(String, String)>,
+    /// Where guests' stdout and stderr go.
+    pub output: Output,
+    /// Limits of each request's instance; `deadline` is the request timeout (504).
+    pub limits: Limits,
+    /// Which outgoing requests guests may make (none by default).
+    pub outbound: outbound::Outbound,
+}
+
+/// Serves requests with one HTTP component. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpHandler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Runtime,
+    pre: ProxyPre<HttpState>,
+    config: HttpConfig,
+    slots: Arc<Semaphore>,
+    max_waiting: usize,
+    waiting: AtomicUsize,
+    outputs: Option<(LogOutput, LogOutput)>,
+}
+
+/// The body of responses from a handler.
+pub type Body = HyperOutgoingBody;
+
+impl HttpHandler {
+    pub(crate) fn new(runtime: &Runtime, module: &Module, config: HttpConfig) -> Result<Self> {
+        let Template::Http(pre) = &module.inner.template else {
+            return Err(Error::WrongKind {
+                module: module.digest().to_string(),
+                actual: module.kind(),
+                expected: "wasi:http/proxy component",
+            });
+        };
+        runtime.check_limits(&config.limits)?;
+        let concurrency = match config.max_concurrency {
+            0 => DEFAULT_MAX_CONCURRENCY,
+            n => n,
+        };
+        let outputs = match &config.output {
+            Output::Log(log) => Some((
+                LogOutput::new(log.clone(), LogStream::Stdout),
+                LogOutput::new(log.clone(), LogStream::Stderr),
+            )),
+            _ => None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                runtime: runtime.clone(),
+                pre: pre.clone(),
+                max_waiting: config.max_queue.unwrap_or(DEFAULT_MAX_QUEUE),
+                config,
+                slots: Arc::new(Semaphore::new(concurrency)),
+                waiting: AtomicUsize::new(0),
+                outputs,
+            }),
+        })
+    }
+
+    /// Requests currently executing.
+    pub fn in_flight(&self) -> usize {
+        let max = match self.inner.config.max_concurrency {
+            0 => DEFAULT_MAX_CONCURRENCY,
+            n => n,
+        };
+        max - self.inner.slots.available_permits()
+    }
+
+    /// Serves one request. Never fails: guest failures become 500, a full queue 503, an
+    /// expired deadline 504, each with a plain-text body saying why.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let inner = &self.inner;
+        let permit = match inner.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.max_waiting {
+                    inner.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again\n");
+                }
+                let permit = inner.slots.clone().acquire_owned().await;
+                inner.waiting.fetch_sub(1, Ordering::AcqRel);
+                match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return plain(StatusCode::SERVICE_UNAVAILABLE, "handler closed\n"),
+                }
+            }
+        };
+
+        let mut builder = WasiCtxBuilder::new();
+        builder.envs(&inner.config.env);
+        match (&inner.config.output, &inner.outputs) {
+            (Output::Inherit, _) => {
+                builder.inherit_stdout().inherit_stderr();
+            }
+            (_, Some((stdout, stderr))) => {
+                builder.stdout(stdout.clone()).stderr(stderr.clone());
+            }
+            _ => {}
+        }
+        let mut store = guarded_store(
+            inner.runtime.engine(),
+            HttpState {
+                wasi: builder.build(),
+                http: WasiHttpCtx::new(),
+                table: bounded_table(),
+                guard: Guard::new(&inner.config.limits, inner.runtime.epoch_tick()),
+                outbound: inner.config.outbound.clone(),
+            },
+        );
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let prepared = (|| {
+            let data = store.data_mut();
+            let req = wasmtime_wasi_http::WasiHttpView::http(data)
+                .new_incoming_request(Scheme::Http, request)?;
+            let out = wasmtime_wasi_http::WasiHttpView::http(data).new_response_outparam(sender)?;
+            wasmtime::Result::Ok((req, out))
+        })();
+        let (req, out) = match prepared {
+            Ok(pair) => pair,
+            Err(e) => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{}\n", crate::error::one_line(&e)),
+                );
+            }
+        };
+
+        let pre = inner.pre.clone();
+        let deadline = inner.config.limits.deadline;
+        let task = tokio::spawn(async move {
+            let run = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+            };
+            let result = match deadline {
+                Some(deadline) => match tokio::time::timeout(deadline, run).await {
+                    Ok(result) => result.map_err(Failure::Guest),
+                    Err(_) => Err(Failure::Deadline(deadline)),
+                },
+                None => run.await.map_err(Failure::Guest),
+            };
+            drop(permit);
+            result
+        });
+
+        match receiver.await {
+            Ok(Ok(response)) => response,
+            Ok(Err(code)) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("guest error: {code:?}\n")),
+            Err(_) => {
+                // The guest ended without setting a response; its result says why.
+                let (status, why) = match task.await {
+                    Ok(Ok(())) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the component returned without sending a response".to_string(),
+                    ),
+                    Ok(Err(Failure::Deadline(deadline))) => (
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!("the request timed out after {}", humantime::format_duration(deadline)),
+                    ),
+                    Ok(Err(Failure::Guest(e))) => {
+                        (StatusCode::INTERNAL_SERVER_ERROR, crate::error::one_line(&e))
+                    }
+                    Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+                };
+                tracing::debug!(%status, error = %why, "request failed in the guest");
+                plain(status, &format!("{why}\n"))
+            }
+        }
+    }
+}
+
+/// Why a request's instance ended without success.
+enum Failure {
+    /// The request deadline passed.
+    Deadline(std::time::Duration),
+    /// The guest trapped or a host call failed.
+    Guest(wasmtime::Error),
+}
+
+/// A plain-text response.
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let body = Full::new(Bytes::copy_from_slice(text.as_bytes()))
+        .map_err(|never| -> wasmtime_wasi_http::Error { match never {} })
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

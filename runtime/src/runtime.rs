@@ -1,0 +1,302 @@
+//! [`Runtime`]: the one wasmtime engine of a process — pooling allocator, copy-on-write
+//! memory images, epoch interruption and its ticker — with the linkers for each kind of
+//! module, the precompiled-artifact cache and the in-memory templates.
+
+use crate::cache::ArtifactCache;
+use crate::command::{self, CommandSpec, Instance};
+use crate::config::RuntimeConfig;
+use crate::error::{Error, Result, one_line};
+use crate::http::{HttpConfig, HttpHandler};
+use crate::limits::Limits;
+use crate::module::{Digest, Format, LoadSource, Module, ModuleInner, ModuleKind, Template, inspect};
+use crate::state::{HttpState, P1State, P2State};
+use crate::ticker::EpochTicker;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::{Component, Linker as ComponentLinker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// Core instances a component may need per component instance: a Rust `wasm32-wasip2`
+/// program is a main module plus adapter shims.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
+
+/// Interface a component exports to be a command.
+const WASI_CLI_RUN: &str = "wasi:cli/run@0.2";
+/// Interface a component exports to be an HTTP proxy.
+const WASI_HTTP_HANDLER: &str = "wasi:http/incoming-handler@0.2";
+
+/// The process's wasm runtime. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    config: RuntimeConfig,
+    p1: Linker<P1State>,
+    p2: ComponentLinker<P2State>,
+    http: ComponentLinker<HttpState>,
+    cache: Option<ArtifactCache>,
+    templates: Mutex<HashMap<Digest, Arc<ModuleInner>>>,
+    // Dropped last: stops the ticker thread.
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// Creates the engine, its pool and ticker, and the linkers.
+    pub fn new(config: RuntimeConfig) -> Result<Self> {
+        let engine = Engine::new(&engine_config(&config)).map_err(|e| Error::Engine(one_line(&e)))?;
+        let engine_err = |e: wasmtime::Error| Error::Engine(one_line(&e));
+
+        let mut p1 = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut p1, |s: &mut P1State| &mut s.wasi)
+            .map_err(engine_err)?;
+        let mut p2 = ComponentLinker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut p2).map_err(engine_err)?;
+        let mut http = ComponentLinker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut http).map_err(engine_err)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut http).map_err(engine_err)?;
+
+        let cache = config
+            .cache_dir
+            .as_deref()
+            .map(|dir| ArtifactCache::new(dir, &engine));
+        let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
+            .map_err(|e| Error::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                config,
+                p1,
+                p2,
+                http,
+                cache,
+                templates: Mutex::default(),
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// Loads a module from a file.
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load(&bytes)
+    }
+
+    /// Loads a module from its bytes: from memory if this process has it, else from the
+    /// precompiled cache, else by compiling it (and caching the result). Compiling is CPU
+    /// work; call this from a blocking context in async code.
+    pub fn load(&self, bytes: &[u8]) -> Result<Module> {
+        let digest = Digest::of(bytes);
+        if let Some(inner) = self.templates().get(&digest) {
+            return Ok(Module::new(inner.clone(), LoadSource::Memory));
+        }
+        let format = inspect(bytes)?;
+        let (template, kind, source) = match format {
+            Format::Core => {
+                let (module, source) = self.compile(&digest, bytes, Format::Core, |e, b| {
+                    e.precompile_module(b)
+                })?;
+                let module = module.into_core();
+                if module.get_export("_start").is_none() {
+                    return Err(Error::UnsupportedModule(
+                        "a core module must export `_start` to run as a WASI command".into(),
+                    ));
+                }
+                let pre = self
+                    .inner
+                    .p1
+                    .instantiate_pre(&module)
+                    .map_err(|e| Error::Link(one_line(&e)))?;
+                (Template::P1(pre), ModuleKind::P1Command, source)
+            }
+            Format::Component => {
+                let (component, source) =
+                    self.compile(&digest, bytes, Format::Component, |e, b| {
+                        e.precompile_component(b)
+                    })?;
+                let component = component.into_component();
+                let (template, kind) = self.component_template(&component)?;
+                (template, kind, source)
+            }
+        };
+        let inner = Arc::new(ModuleInner {
+            digest,
+            kind,
+            template,
+        });
+        self.templates().entry(digest).or_insert_with(|| inner.clone());
+        tracing::debug!(module = %digest, %kind, ?source, "module loaded");
+        Ok(Module::new(inner, source))
+    }
+
+    fn component_template(&self, component: &Component) -> Result<(Template, ModuleKind)> {
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(&self.inner.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let link = |e: wasmtime::Error| Error::Link(one_line(&e));
+        if exports.iter().any(|e| e.starts_with(WASI_HTTP_HANDLER)) {
+            let pre = self.inner.http.instantiate_pre(component).map_err(link)?;
+            let pre = ProxyPre::new(pre).map_err(link)?;
+            Ok((Template::Http(pre), ModuleKind::HttpProxy))
+        } else if exports.iter().any(|e| e.starts_with(WASI_CLI_RUN)) {
+            let pre = self.inner.p2.instantiate_pre(component).map_err(link)?;
+            let pre = CommandPre::new(pre).map_err(link)?;
+            Ok((Template::P2(pre), ModuleKind::P2Command))
+        } else {
+            Err(Error::UnsupportedWorld { exports })
+        }
+    }
+
+    /// Finds compiled code for `bytes` in the disk cache, or compiles and caches it.
+    fn compile(
+        &self,
+        digest: &Digest,
+        bytes: &[u8],
+        format: Format,
+        precompile: impl Fn(&Engine, &[u8]) -> wasmtime::Result<Vec<u8>>,
+    ) -> Result<(Compiled, LoadSource)> {
+        let engine = &self.inner.engine;
+        if let Some(cache) = &self.inner.cache {
+            let path = cache.path(digest);
+            if path.exists() {
+                match Compiled::deserialize_file(engine, format, &path) {
+                    Ok(compiled) => return Ok((compiled, LoadSource::DiskCache)),
+                    Err(e) => tracing::warn!(
+                        path = %path.display(), error = %one_line(&e),
+                        "unusable precompiled artifact; recompiling"
+                    ),
+                }
+            }
+        }
+        let artifact = precompile(engine, bytes).map_err(|e| Error::Invalid(one_line(&e)))?;
+        if let Some(cache) = &self.inner.cache {
+            match cache.store(digest, &artifact) {
+                // Loading from the file lets the engine map it copy-on-write.
+                Ok(path) => match Compiled::deserialize_file(engine, format, &path) {
+                    Ok(compiled) => return Ok((compiled, LoadSource::Compiled)),
+                    Err(e) => tracing::warn!(error = %one_line(&e), "cannot map cached artifact"),
+                },
+                Err(e) => tracing::warn!(error = %e, "cannot cache precompiled module"),
+            }
+        }
+        Compiled::deserialize(engine, format, &artifact)
+            .map(|c| (c, LoadSource::Compiled))
+            .map_err(|e| Error::Invalid(one_line(&e)))
+    }
+
+    /// Starts a command instance. Must be called within a tokio runtime.
+    pub fn spawn(&self, module: &Module, spec: CommandSpec) -> Result<Instance> {
+        command::spawn(self, module, spec)
+    }
+
+    /// Builds a handler serving HTTP requests with `module`, a `wasi:http/proxy`
+    /// component.
+    pub fn http_handler(&self, module: &Module, config: HttpConfig) -> Result<HttpHandler> {
+        HttpHandler::new(self, module, config)
+    }
+
+    /// Checks that limits fit the engine's pool.
+    pub(crate) fn check_limits(&self, limits: &Limits) -> Result<()> {
+        let max = self.inner.config.max_memory_per_instance;
+        match limits.memory {
+            Some(requested) if requested > max => {
+                Err(Error::MemoryLimitTooLarge { requested, max })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The configuration the runtime was built with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn epoch_tick(&self) -> Duration {
+        self.inner.config.epoch_tick
+    }
+
+    fn templates(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<ModuleInner>>> {
+        // The map is only ever inserted into; a panic elsewhere cannot leave it torn.
+        self.inner.templates.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Compiled code of either format.
+enum Compiled {
+    Core(wasmtime::Module),
+    Component(Component),
+}
+
+impl Compiled {
+    fn deserialize_file(engine: &Engine, format: Format, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: artifacts in the cache directory are written only by this runtime, from
+        // `Engine::precompile_*`, atomically (temp file + rename), and never modified in
+        // place; wasmtime checks the header and engine compatibility before use.
+        #[allow(unsafe_code)]
+        unsafe {
+            Ok(match format {
+                Format::Core => Compiled::Core(wasmtime::Module::deserialize_file(engine, path)?),
+                Format::Component => Compiled::Component(Component::deserialize_file(engine, path)?),
+            })
+        }
+    }
+
+    fn deserialize(engine: &Engine, format: Format, artifact: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: `artifact` was produced by `Engine::precompile_*` of this same engine
+        // a moment ago, in this process.
+        #[allow(unsafe_code)]
+        unsafe {
+            Ok(match format {
+                Format::Core => Compiled::Core(wasmtime::Module::deserialize(engine, artifact)?),
+                Format::Component => Compiled::Component(Component::deserialize(engine, artifact)?),
+            })
+        }
+    }
+
+    fn into_core(self) -> wasmtime::Module {
+        match self {
+            Compiled::Core(module) => module,
+            Compiled::Component(_) => unreachable!("compiled as a core module"),
+        }
+    }
+
+    fn into_component(self) -> Component {
+        match self {
+            Compiled::Component(component) => component,
+            Compiled::Core(_) => unreachable!("compiled as a component"),
+        }
+    }
+}
+
+/// The engine configuration: pooling sized from `config`, CoW images, epochs.
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let n = config.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        .total_core_instances(n * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(n * 2)
+        .total_tables(n * CORE_INSTANCES_PER_COMPONENT)
+        .total_stacks(n)
+        .max_memory_size(usize::try_from(config.max_memory_per_instance).unwrap_or(usize::MAX));
+    let mut cfg = Config::new();
+    cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_init_cow(true)
+        .epoch_interruption(true);
+    cfg
+}

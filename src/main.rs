@@ -1,0 +1,39 @@
+//! `skiff`: Kubernetes' model and API, with pods that are WebAssembly sandboxes.
+//!
+//! One binary, one subcommand per file: [`run`] (try a module locally). Shared helpers:
+//! [`quantity`] (Kubernetes quantities such as `64Mi`) and [`signal`] (SIGINT/SIGTERM).
+
+mod quantity;
+mod run;
+mod signal;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Skiff: an orchestrator whose pods are WebAssembly sandboxes.
+#[derive(Parser)]
+#[command(name = "skiff", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a WASI module or component locally, as a pod's container would run.
+    Run(run::RunCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SKIFF_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Run(command) => command.execute(),
+    }
+}

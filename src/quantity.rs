@@ -1,0 +1,133 @@
+//! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5Gi`, `129e6`) as byte counts,
+//! for flags such as `--memory`.
+
+use std::fmt;
+
+/// A quantity that could not be read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid quantity {input:?}: {reason} (expected e.g. 64Mi, 512M, 1Gi or 1048576)")]
+pub struct QuantityError {
+    input: String,
+    reason: &'static str,
+}
+
+/// A byte count written as a Kubernetes quantity; displays as it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteQuantity {
+    text: String,
+    bytes: u64,
+}
+
+impl ByteQuantity {
+    /// The value in bytes, rounded up to a whole byte.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl fmt::Display for ByteQuantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for ByteQuantity {
+    type Err = QuantityError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let err = |reason| QuantityError {
+            input: input.to_string(),
+            reason,
+        };
+        let text = input.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
+            .unwrap_or(text.len());
+        let (number, suffix) = text.split_at(split);
+        let number = number.strip_prefix('+').unwrap_or(number);
+        if number.is_empty() || number.starts_with('.') && number.len() == 1 {
+            return Err(err("no number"));
+        }
+        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
+        if !int_part.chars().all(|c| c.is_ascii_digit())
+            || !frac_part.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(err("malformed number"));
+        }
+        // Multiplier as numerator / denominator, to stay exact for `m` and fractions.
+        let (num, den): (u128, u128) = match suffix {
+            "" => (1, 1),
+            "m" => (1, 1000),
+            "k" => (1_000, 1),
+            "M" => (1_000_000, 1),
+            "G" => (1_000_000_000, 1),
+            "T" => (1_000_000_000_000, 1),
+            "P" => (1_000_000_000_000_000, 1),
+            "E" => (1_000_000_000_000_000_000, 1),
+            "Ki" => (1 << 10, 1),
+            "Mi" => (1 << 20, 1),
+            "Gi" => (1 << 30, 1),
+            "Ti" => (1 << 40, 1),
+            "Pi" => (1 << 50, 1),
+            "Ei" => (1 << 60, 1),
+            s if s.starts_with(['e', 'E']) => {
+                let exp: u32 = s[1..].parse().map_err(|_| err("malformed exponent"))?;
+                if exp > 18 {
+                    return Err(err("too large"));
+                }
+                (10u128.pow(exp), 1)
+            }
+            _ => return Err(err("unknown suffix")),
+        };
+        if frac_part.len() > 18 || int_part.len() > 20 {
+            return Err(err("too many digits"));
+        }
+        let scale = 10u128.pow(frac_part.len() as u32);
+        let digits: u128 = format!("{int_part}{frac_part}")
+            .parse()
+            .map_err(|_| err("malformed number"))?;
+        let numerator = digits
+            .checked_mul(num)
+            .ok_or_else(|| err("too large"))?;
+        let denominator = scale * den;
+        let bytes = numerator.div_ceil(denominator);
+        let bytes = u64::try_from(bytes).map_err(|_| err("too large"))?;
+        Ok(Self {
+            text: text.to_string(),
+            bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(s: &str) -> u64 {
+        s.parse::<ByteQuantity>().expect(s).bytes()
+    }
+
+    #[test]
+    fn parses_kubernetes_quantities() {
+        assert_eq!(bytes("64Mi"), 64 << 20);
+        assert_eq!(bytes("1Gi"), 1 << 30);
+        assert_eq!(bytes("1.5Gi"), 3 << 29);
+        assert_eq!(bytes("512M"), 512_000_000);
+        assert_eq!(bytes("129e6"), 129_000_000);
+        assert_eq!(bytes("1048576"), 1_048_576);
+        assert_eq!(bytes("1500m"), 2);
+        assert_eq!(bytes("16Ki"), 16 * 1024);
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        for bad in ["", "Mi", "12Q", "1.2.3Mi", "-5Mi", "99999999999999999999Ei", "1e99"] {
+            assert!(bad.parse::<ByteQuantity>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn displays_as_written() {
+        assert_eq!("16Mi".parse::<ByteQuantity>().expect("ok").to_string(), "16Mi");
+    }
+}
