@@ -111,6 +111,7 @@ impl RunCommand {
         };
         let module = match loaded {
             Ok(Ok(module)) => module,
+            Ok(Err(e @ skiff_runtime::Error::Read { .. })) => return fail(&e.to_string()),
             Ok(Err(e)) => return fail(&format!("{}: {e}", self.file.display())),
             Err(e) => return fail(&format!("loading failed: {e}")),
         };
