@@ -65,7 +65,8 @@ impl TrapKind {
             Some(Trap::IndirectCallToNull | Trap::BadSignature | Trap::TableOutOfBounds) => {
                 TrapKind::BadIndirectCall
             }
-            _ => TrapKind::Other(crate::error::one_line(error)),
+            // The root cause, without the wasm backtrace that wraps it.
+            _ => TrapKind::Other(error.root_cause().to_string().replace('\n', " ")),
         }
     }
 }

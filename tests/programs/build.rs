@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "read_file",
     "flood",
     "unknown_import",
+    "cat",
 ];
 
 fn main() {
@@ -34,6 +35,7 @@ fn main() {
     for target in [Target::P1, Target::P2] {
         guests.push(Guest { package: "reactor", artifact: "reactor", target });
     }
+    guests.push(Guest { package: "http-guest", artifact: "http_guest", target: Target::P2 });
     let tests = GuestWorkspace { dir: manifest_dir.join("guests"), guests };
 
     let mut out = String::new();
