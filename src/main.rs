@@ -8,6 +8,7 @@ mod run;
 mod signal;
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Skiff: an orchestrator whose pods are WebAssembly sandboxes.
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
         Command::Run(command) => command.execute(),

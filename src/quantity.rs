@@ -86,9 +86,7 @@ impl std::str::FromStr for ByteQuantity {
         let digits: u128 = format!("{int_part}{frac_part}")
             .parse()
             .map_err(|_| err("malformed number"))?;
-        let numerator = digits
-            .checked_mul(num)
-            .ok_or_else(|| err("too large"))?;
+        let numerator = digits.checked_mul(num).ok_or_else(|| err("too large"))?;
         let denominator = scale * den;
         let bytes = numerator.div_ceil(denominator);
         let bytes = u64::try_from(bytes).map_err(|_| err("too large"))?;
@@ -121,13 +119,24 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "Mi", "12Q", "1.2.3Mi", "-5Mi", "99999999999999999999Ei", "1e99"] {
+        for bad in [
+            "",
+            "Mi",
+            "12Q",
+            "1.2.3Mi",
+            "-5Mi",
+            "99999999999999999999Ei",
+            "1e99",
+        ] {
             assert!(bad.parse::<ByteQuantity>().is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn displays_as_written() {
-        assert_eq!("16Mi".parse::<ByteQuantity>().expect("ok").to_string(), "16Mi");
+        assert_eq!(
+            "16Mi".parse::<ByteQuantity>().expect("ok").to_string(),
+            "16Mi"
+        );
     }
 }

@@ -8,8 +8,7 @@ use crate::quantity::ByteQuantity;
 use crate::signal::{Signal, shutdown_signal};
 use clap::Args;
 use skiff_runtime::{
-    CommandSpec, HttpConfig, Limits, ModuleKind, Outcome, Output, Preopen, Runtime,
-    RuntimeConfig,
+    CommandSpec, HttpConfig, Limits, ModuleKind, Outcome, Output, Preopen, Runtime, RuntimeConfig,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -123,7 +122,9 @@ impl RunCommand {
         };
 
         match (module.kind(), self.listen) {
-            (ModuleKind::HttpProxy, Some(addr)) => self.serve(&runtime, &module, limits, addr).await,
+            (ModuleKind::HttpProxy, Some(addr)) => {
+                self.serve(&runtime, &module, limits, addr).await
+            }
             (ModuleKind::HttpProxy, None) => fail(&format!(
                 "{} is a wasi:http/proxy component: pass --listen ADDR to serve it",
                 self.file.display()
@@ -156,7 +157,9 @@ impl RunCommand {
             }));
         }
         let spec = CommandSpec {
-            args: std::iter::once(program).chain(self.args.iter().cloned()).collect(),
+            args: std::iter::once(program)
+                .chain(self.args.iter().cloned())
+                .collect(),
             env: self.env.clone(),
             stdin: None,
             preopens,
@@ -190,15 +193,24 @@ impl RunCommand {
                     .memory
                     .as_ref()
                     .map_or_else(|| format!("{limit} bytes"), ToString::to_string);
-                cause(EXIT_MEMORY_LIMIT, &format!("memory limit of {limit} exceeded"))
+                cause(
+                    EXIT_MEMORY_LIMIT,
+                    &format!("memory limit of {limit} exceeded"),
+                )
             }
             Outcome::DeadlineExceeded { deadline } => cause(
                 EXIT_DEADLINE,
-                &format!("deadline of {} exceeded", humantime::format_duration(deadline)),
+                &format!(
+                    "deadline of {} exceeded",
+                    humantime::format_duration(deadline)
+                ),
             ),
             Outcome::Stopped => {
                 let signal = signal.unwrap_or(Signal::Terminate);
-                cause(signal.exit_status(), &format!("stopped by {}", signal.name()))
+                cause(
+                    signal.exit_status(),
+                    &format!("stopped by {}", signal.name()),
+                )
             }
         }
     }

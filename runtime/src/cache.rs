@@ -43,11 +43,10 @@ impl ArtifactCache {
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(cache_err(&self.dir))?;
         tmp.write_all(artifact).map_err(cache_err(tmp.path()))?;
         let path = self.path(digest);
-        tmp.persist(&path)
-            .map_err(|e| Error::Cache {
-                path: path.clone(),
-                source: e.error,
-            })?;
+        tmp.persist(&path).map_err(|e| Error::Cache {
+            path: path.clone(),
+            source: e.error,
+        })?;
         Ok(path)
     }
 }

@@ -182,7 +182,10 @@ pub(crate) fn spawn(runtime: &Runtime, module: &Module, spec: CommandSpec) -> Re
 /// The raw end of a guest run: what the call returned, and whether memory was refused.
 type RawEnd = (wasmtime::Result<i32>, bool);
 
-async fn run_p1(pre: wasmtime::InstancePre<P1State>, mut store: wasmtime::Store<P1State>) -> RawEnd {
+async fn run_p1(
+    pre: wasmtime::InstancePre<P1State>,
+    mut store: wasmtime::Store<P1State>,
+) -> RawEnd {
     let result = async {
         let instance = pre.instantiate_async(&mut store).await?;
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;

@@ -64,10 +64,7 @@ impl Guard {
         let next_period = cpu.period_start + CPU_PERIOD;
         cpu.period_start = next_period;
         cpu.used = 0;
-        UpdateDeadline::YieldCustom(
-            1,
-            Box::pin(tokio::time::sleep_until(next_period.into())),
-        )
+        UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep_until(next_period.into())))
     }
 }
 
@@ -76,6 +73,8 @@ pub(crate) fn guarded_store<T: Guarded>(engine: &wasmtime::Engine, data: T) -> S
     let mut store = Store::new(engine, data);
     store.limiter(|data| &mut data.guard().limiter);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|mut cx: StoreContextMut<'_, T>| Ok(cx.data_mut().guard().on_tick()));
+    store.epoch_deadline_callback(|mut cx: StoreContextMut<'_, T>| {
+        Ok(cx.data_mut().guard().on_tick())
+    });
     store
 }

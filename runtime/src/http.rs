@@ -127,7 +127,10 @@ impl HttpHandler {
             Err(_) => {
                 if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.max_waiting {
                     inner.waiting.fetch_sub(1, Ordering::AcqRel);
-                    return plain(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; try again\n");
+                    return plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "too many requests in flight; try again\n",
+                    );
                 }
                 let permit = inner.slots.clone().acquire_owned().await;
                 inner.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -200,7 +203,10 @@ impl HttpHandler {
 
         match receiver.await {
             Ok(Ok(response)) => response,
-            Ok(Err(code)) => plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("guest error: {code:?}\n")),
+            Ok(Err(code)) => plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("guest error: {code:?}\n"),
+            ),
             Err(_) => {
                 // The guest ended without setting a response; its result says why.
                 let (status, why) = match task.await {
@@ -210,11 +216,15 @@ impl HttpHandler {
                     ),
                     Ok(Err(Failure::Deadline(deadline))) => (
                         StatusCode::GATEWAY_TIMEOUT,
-                        format!("the request timed out after {}", humantime::format_duration(deadline)),
+                        format!(
+                            "the request timed out after {}",
+                            humantime::format_duration(deadline)
+                        ),
                     ),
-                    Ok(Err(Failure::Guest(e))) => {
-                        (StatusCode::INTERNAL_SERVER_ERROR, crate::error::one_line(&e))
-                    }
+                    Ok(Err(Failure::Guest(e))) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        crate::error::one_line(&e),
+                    ),
                     Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
                 };
                 tracing::debug!(%status, error = %why, "request failed in the guest");

@@ -66,7 +66,11 @@ impl LogLine {
     /// The CRI encoding, newline included.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.text.len() + 48);
-        out.extend_from_slice(humantime::format_rfc3339_nanos(self.time).to_string().as_bytes());
+        out.extend_from_slice(
+            humantime::format_rfc3339_nanos(self.time)
+                .to_string()
+                .as_bytes(),
+        );
         out.push(b' ');
         out.extend_from_slice(self.stream.as_str().as_bytes());
         out.extend_from_slice(if self.partial { b" P " } else { b" F " });
@@ -337,12 +341,23 @@ mod tests {
             .sum();
         assert!(total <= 3 * 1024 + 100, "{total} bytes on disk");
         let lines = log.lines().expect("lines");
-        assert_eq!(lines.last().map(|l| l.text.clone()), Some(Bytes::from("line 999")));
-        assert!(lines.len() < 1000 && lines.len() > 20, "{} lines kept", lines.len());
+        assert_eq!(
+            lines.last().map(|l| l.text.clone()),
+            Some(Bytes::from("line 999"))
+        );
+        assert!(
+            lines.len() < 1000 && lines.len() > 20,
+            "{} lines kept",
+            lines.len()
+        );
         // Kept lines are contiguous and in order.
         let numbers: Vec<u32> = lines
             .iter()
-            .map(|l| std::str::from_utf8(&l.text).expect("utf8")[5..].parse().expect("n"))
+            .map(|l| {
+                std::str::from_utf8(&l.text).expect("utf8")[5..]
+                    .parse()
+                    .expect("n")
+            })
             .collect();
         assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1));
     }
@@ -359,7 +374,10 @@ mod tests {
         let lines = log.lines().expect("lines");
         let bytes: usize = lines.iter().map(|l| l.encode().len()).sum();
         assert!(bytes <= 1024, "{bytes}");
-        assert_eq!(lines.last().map(|l| l.text.clone()), Some(Bytes::from("line 499")));
+        assert_eq!(
+            lines.last().map(|l| l.text.clone()),
+            Some(Bytes::from("line 499"))
+        );
     }
 
     #[tokio::test]

@@ -166,19 +166,13 @@ mod tests {
 
     #[test]
     fn inspect_tells_formats_apart() {
-        assert_eq!(
-            inspect(b"\0asm\x01\0\0\0rest").expect("core"),
-            Format::Core
-        );
+        assert_eq!(inspect(b"\0asm\x01\0\0\0rest").expect("core"), Format::Core);
         assert_eq!(
             inspect(b"\0asm\x0d\0\x01\0").expect("component"),
             Format::Component
         );
         assert!(matches!(inspect(b"hello world"), Err(Error::NotWasm)));
-        assert!(matches!(
-            inspect(b"\0as"),
-            Err(Error::Truncated { len: 3 })
-        ));
+        assert!(matches!(inspect(b"\0as"), Err(Error::Truncated { len: 3 })));
         assert!(matches!(
             inspect(b"\0asm\x02\0\0\0"),
             Err(Error::UnsupportedVersion { version: 2 })

@@ -59,9 +59,7 @@ impl TrapKind {
             Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned) => TrapKind::MemoryOutOfBounds,
             Some(Trap::StackOverflow) => TrapKind::StackOverflow,
             Some(Trap::IntegerDivisionByZero) => TrapKind::IntegerDivisionByZero,
-            Some(Trap::IntegerOverflow | Trap::BadConversionToInteger) => {
-                TrapKind::IntegerOverflow
-            }
+            Some(Trap::IntegerOverflow | Trap::BadConversionToInteger) => TrapKind::IntegerOverflow,
             Some(Trap::IndirectCallToNull | Trap::BadSignature | Trap::TableOutOfBounds) => {
                 TrapKind::BadIndirectCall
             }

@@ -8,7 +8,9 @@ use crate::config::RuntimeConfig;
 use crate::error::{Error, Result, one_line};
 use crate::http::{HttpConfig, HttpHandler};
 use crate::limits::Limits;
-use crate::module::{Digest, Format, LoadSource, Module, ModuleInner, ModuleKind, Template, inspect};
+use crate::module::{
+    Digest, Format, LoadSource, Module, ModuleInner, ModuleKind, Template, inspect,
+};
 use crate::state::{HttpState, P1State, P2State};
 use crate::ticker::EpochTicker;
 use std::collections::HashMap;
@@ -50,7 +52,8 @@ struct Inner {
 impl Runtime {
     /// Creates the engine, its pool and ticker, and the linkers.
     pub fn new(config: RuntimeConfig) -> Result<Self> {
-        let engine = Engine::new(&engine_config(&config)).map_err(|e| Error::Engine(one_line(&e)))?;
+        let engine =
+            Engine::new(&engine_config(&config)).map_err(|e| Error::Engine(one_line(&e)))?;
         let engine_err = |e: wasmtime::Error| Error::Engine(one_line(&e));
 
         let mut p1 = Linker::new(&engine);
@@ -103,9 +106,8 @@ impl Runtime {
         let format = inspect(bytes)?;
         let (template, kind, source) = match format {
             Format::Core => {
-                let (module, source) = self.compile(&digest, bytes, Format::Core, |e, b| {
-                    e.precompile_module(b)
-                })?;
+                let (module, source) =
+                    self.compile(&digest, bytes, Format::Core, |e, b| e.precompile_module(b))?;
                 let module = module.into_core();
                 if module.get_export("_start").is_none() {
                     return Err(Error::UnsupportedModule(
@@ -134,7 +136,9 @@ impl Runtime {
             kind,
             template,
         });
-        self.templates().entry(digest).or_insert_with(|| inner.clone());
+        self.templates()
+            .entry(digest)
+            .or_insert_with(|| inner.clone());
         tracing::debug!(module = %digest, %kind, ?source, "module loaded");
         Ok(Module::new(inner, source))
     }
@@ -233,7 +237,10 @@ impl Runtime {
 
     fn templates(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<ModuleInner>>> {
         // The map is only ever inserted into; a panic elsewhere cannot leave it torn.
-        self.inner.templates.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .templates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -252,7 +259,9 @@ impl Compiled {
         unsafe {
             Ok(match format {
                 Format::Core => Compiled::Core(wasmtime::Module::deserialize_file(engine, path)?),
-                Format::Component => Compiled::Component(Component::deserialize_file(engine, path)?),
+                Format::Component => {
+                    Compiled::Component(Component::deserialize_file(engine, path)?)
+                }
             })
         }
     }

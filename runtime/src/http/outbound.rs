@@ -25,10 +25,11 @@ impl Outbound {
     }
 
     fn allows(&self, request: &http::Request<WasiBody>) -> bool {
-        request
-            .uri()
-            .host()
-            .is_some_and(|host| self.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+        request.uri().host().is_some_and(|host| {
+            self.allowed_hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(host))
+        })
     }
 }
 
@@ -41,8 +42,9 @@ impl WasiHttpHooks for Outbound {
         options: Option<RequestOptions>,
         fut: ErrorFuture,
     ) -> Box<
-        dyn Future<Output = Result<(http::Response<WasiBody>, ErrorFuture), wasmtime_wasi_http::Error>>
-            + Send,
+        dyn Future<
+                Output = Result<(http::Response<WasiBody>, ErrorFuture), wasmtime_wasi_http::Error>,
+            > + Send,
     > {
         if !self.allows(&request) {
             tracing::debug!(uri = %request.uri(), "outgoing request denied");

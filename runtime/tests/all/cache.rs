@@ -33,7 +33,10 @@ fn second_runtime_loads_without_compiling() {
         LoadSource::DiskCache
     );
     assert_eq!(
-        second.load_file(programs::HTTP_HELLO).expect("load").source(),
+        second
+            .load_file(programs::HTTP_HELLO)
+            .expect("load")
+            .source(),
         LoadSource::Compiled
     );
 }

@@ -16,9 +16,13 @@ async fn p1_exit_codes_pass_through() {
     let rt = runtime();
     // WASI preview 1 exit statuses are 0..126; wasmtime treats others as a trap.
     for code in [0, 3, 42, 125] {
-        let (outcome, lines) = run(&rt, programs::P1_EXIT_CODE, with_args(&[&code.to_string()])).await;
+        let (outcome, lines) =
+            run(&rt, programs::P1_EXIT_CODE, with_args(&[&code.to_string()])).await;
         assert_eq!(outcome, Outcome::Exited(code));
-        assert_eq!(lines.first().map(String::as_str), Some(&*format!("exiting with {code}")));
+        assert_eq!(
+            lines.first().map(String::as_str),
+            Some(&*format!("exiting with {code}"))
+        );
     }
 }
 
@@ -47,7 +51,11 @@ async fn traps_are_reported_with_their_kind() {
     let rt = runtime();
     for program in [programs::P1_TRAP, programs::P2_TRAP] {
         let (outcome, lines) = run(&rt, program, CommandSpec::default()).await;
-        assert_eq!(outcome, Outcome::Trapped(TrapKind::Unreachable), "{program}");
+        assert_eq!(
+            outcome,
+            Outcome::Trapped(TrapKind::Unreachable),
+            "{program}"
+        );
         assert!(lines.contains(&"about to trap".to_string()));
     }
 }
@@ -64,7 +72,10 @@ async fn args_and_env_reach_the_guest() {
     assert_eq!(outcome, Outcome::Exited(0));
     assert_eq!(lines[0], "Hello, Skiff!");
     assert!(lines.contains(&"arg[2]=two words".to_string()), "{lines:?}");
-    assert!(lines.contains(&"env GREETING=ahoy".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"env GREETING=ahoy".to_string()),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,5 +99,8 @@ async fn stdin_is_empty_by_default_and_can_be_given() {
     };
     let (outcome, lines) = run(&rt, programs::P2_CAT, spec).await;
     assert_eq!(outcome, Outcome::Exited(0));
-    assert_eq!(lines, vec!["fed in".to_string(), "stdin: 7 bytes".to_string()]);
+    assert_eq!(
+        lines,
+        vec!["fed in".to_string(), "stdin: 7 bytes".to_string()]
+    );
 }

@@ -23,7 +23,12 @@ async fn get(handler: &HttpHandler, path: &str) -> (StatusCode, String) {
         .await
         .expect("a response");
     let status = response.status();
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -35,10 +40,18 @@ async fn serves_requests_with_fresh_instances() {
         output: Output::Log(log.clone()),
         ..HttpConfig::default()
     });
-    assert_eq!(get(&h, "/hello").await, (StatusCode::OK, "ok /hello".into()));
+    assert_eq!(
+        get(&h, "/hello").await,
+        (StatusCode::OK, "ok /hello".into())
+    );
     assert_eq!(get(&h, "/env/COLOR").await, (StatusCode::OK, "teal".into()));
     assert_eq!(get(&h, "/env/HOME").await.0, StatusCode::NOT_FOUND);
-    let lines: Vec<_> = log.lines().expect("lines").into_iter().map(|l| l.text).collect();
+    let lines: Vec<_> = log
+        .lines()
+        .expect("lines")
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
     assert_eq!(lines, vec![Bytes::from("served /hello")]);
     // Each instance ends (releasing its slot) once it has finished its response.
     tokio::time::timeout(WAIT, async {
@@ -72,7 +85,10 @@ async fn a_request_past_its_deadline_is_a_504() {
     let (status, body) = get(&h, "/spin").await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     assert!(body.contains("timed out"), "{body}");
-    assert_eq!(get(&h, "/sleep/600000").await.0, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(
+        get(&h, "/sleep/600000").await.0,
+        StatusCode::GATEWAY_TIMEOUT
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +113,10 @@ async fn beyond_concurrency_and_queue_is_a_503() {
     let (status, body) = get(&h, "/hello").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("too many requests"), "{body}");
-    assert_eq!(busy.await.expect("join"), (StatusCode::OK, "slept 1000".into()));
+    assert_eq!(
+        busy.await.expect("join"),
+        (StatusCode::OK, "slept 1000".into())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,7 +140,9 @@ async fn queued_requests_wait_for_a_slot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_requests_are_denied_by_default() {
     // A real listener the guest would reach if it were allowed to.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let h = handler(HttpConfig::default());
     let (status, body) = get(&h, &format!("/fetch/{addr}/")).await;
@@ -135,7 +156,9 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
     let h = rt
         .http_handler(&load(&rt, programs::HTTP_HELLO), HttpConfig::default())
         .expect("handler");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(skiff_runtime::serve(
@@ -159,7 +182,10 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
         .expect("response in time")
         .expect("read");
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
-    assert!(response.ends_with("You asked for GET /skiff\n"), "{response}");
+    assert!(
+        response.ends_with("You asked for GET /skiff\n"),
+        "{response}"
+    );
 
     stop.send(()).expect("server running");
     tokio::time::timeout(WAIT, server)
@@ -167,5 +193,8 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
         .expect("server stops")
         .expect("join")
         .expect("serve ok");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed"
+    );
 }

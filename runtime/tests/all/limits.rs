@@ -82,7 +82,10 @@ async fn spinning_guests_do_not_block_others() {
     let spin = load(&rt, programs::P1_SPIN);
     // Four times as many spinners as worker threads.
     let spinners: Vec<_> = (0..8)
-        .map(|_| rt.spawn(&spin, CommandSpec::default()).expect("spawn spinner"))
+        .map(|_| {
+            rt.spawn(&spin, CommandSpec::default())
+                .expect("spawn spinner")
+        })
         .collect();
     let (outcome, lines) = run(&rt, programs::HELLO, CommandSpec::default()).await;
     assert_eq!(outcome, Outcome::Exited(0));
@@ -90,7 +93,9 @@ async fn spinning_guests_do_not_block_others() {
     for spinner in spinners {
         assert!(!spinner.stop_handle().is_finished(), "spinners still spin");
         spinner.stop_handle().force();
-        let outcome = tokio::time::timeout(WAIT, spinner.wait()).await.expect("stops");
+        let outcome = tokio::time::timeout(WAIT, spinner.wait())
+            .await
+            .expect("stops");
         assert_eq!(outcome, Outcome::Stopped);
     }
 }

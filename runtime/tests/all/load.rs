@@ -9,7 +9,10 @@ fn kinds_are_told_apart() {
     let rt = runtime();
     assert_eq!(load(&rt, programs::HELLO).kind(), ModuleKind::P1Command);
     assert_eq!(load(&rt, programs::P2_NOOP).kind(), ModuleKind::P2Command);
-    assert_eq!(load(&rt, programs::HTTP_HELLO).kind(), ModuleKind::HttpProxy);
+    assert_eq!(
+        load(&rt, programs::HTTP_HELLO).kind(),
+        ModuleKind::HttpProxy
+    );
 }
 
 #[test]
@@ -22,9 +25,14 @@ fn digest_is_sha256_of_the_bytes() {
 
 #[test]
 fn not_wasm_is_refused() {
-    let err = runtime().load(b"#!/bin/sh\necho hi\n").expect_err("not wasm");
+    let err = runtime()
+        .load(b"#!/bin/sh\necho hi\n")
+        .expect_err("not wasm");
     assert!(matches!(err, Error::NotWasm), "{err}");
-    assert_eq!(err.to_string(), "not a WebAssembly binary (bad magic number)");
+    assert_eq!(
+        err.to_string(),
+        "not a WebAssembly binary (bad magic number)"
+    );
 }
 
 #[test]
@@ -33,7 +41,9 @@ fn truncated_binaries_are_refused() {
     let rt = runtime();
     let err = rt.load(&bytes[..6]).expect_err("truncated header");
     assert!(matches!(err, Error::Truncated { len: 6 }), "{err}");
-    let err = rt.load(&bytes[..bytes.len() / 2]).expect_err("truncated body");
+    let err = rt
+        .load(&bytes[..bytes.len() / 2])
+        .expect_err("truncated body");
     assert!(matches!(err, Error::Invalid(_)), "{err}");
     assert!(err.to_string().contains("unexpected end"), "{err}");
     assert!(!err.to_string().contains('\n'));
@@ -50,14 +60,18 @@ fn unknown_import_is_named() {
 
 #[test]
 fn unsupported_world_is_refused() {
-    let err = runtime().load_file(programs::P2_REACTOR).expect_err("no world");
+    let err = runtime()
+        .load_file(programs::P2_REACTOR)
+        .expect_err("no world");
     assert!(matches!(err, Error::UnsupportedWorld { .. }), "{err}");
     assert!(err.to_string().contains("wasi:cli/run"), "{err}");
 }
 
 #[test]
 fn core_module_without_start_is_refused() {
-    let err = runtime().load_file(programs::P1_REACTOR).expect_err("no _start");
+    let err = runtime()
+        .load_file(programs::P1_REACTOR)
+        .expect_err("no _start");
     assert!(matches!(err, Error::UnsupportedModule(_)), "{err}");
     assert!(err.to_string().contains("_start"), "{err}");
 }

@@ -21,7 +21,13 @@ async fn stdout_and_stderr_are_separate_timestamped_lines() {
         .await;
     assert_eq!(outcome, Outcome::Exited(0));
     let lines = log.lines().expect("lines");
-    let by_stream = |s| lines.iter().find(|l| l.stream == s).expect("a line").clone();
+    let by_stream = |s| {
+        lines
+            .iter()
+            .find(|l| l.stream == s)
+            .expect("a line")
+            .clone()
+    };
     assert_eq!(&by_stream(LogStream::Stdout).text[..], b"exiting with 0");
     assert_eq!(&by_stream(LogStream::Stderr).text[..], b"to stderr");
     assert!(lines.windows(2).all(|w| w[0].time <= w[1].time));
@@ -45,7 +51,9 @@ async fn a_flood_stays_bounded_on_disk() {
     };
     let outcome = tokio::time::timeout(
         WAIT,
-        rt.spawn(&load(&rt, programs::P1_FLOOD), spec).expect("spawn").wait(),
+        rt.spawn(&load(&rt, programs::P1_FLOOD), spec)
+            .expect("spawn")
+            .wait(),
     )
     .await
     .expect("flood ends");
@@ -55,9 +63,18 @@ async fn a_flood_stays_bounded_on_disk() {
         .map(|e| e.expect("entry").metadata().expect("meta").len())
         .sum();
     // ~14 MB were written; at most the rotation budget (plus one line) is kept.
-    assert!(on_disk <= max_file_bytes * max_files as u64 + 256, "{on_disk} bytes kept");
+    assert!(
+        on_disk <= max_file_bytes * max_files as u64 + 256,
+        "{on_disk} bytes kept"
+    );
     let lines = log.lines().expect("lines");
-    assert!(lines.last().expect("a line").text.starts_with(b"line 199999 "));
+    assert!(
+        lines
+            .last()
+            .expect("a line")
+            .text
+            .starts_with(b"line 199999 ")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +87,9 @@ async fn followers_see_output_live() {
         output: Output::Log(log.clone()),
         ..CommandSpec::default()
     };
-    let instance = rt.spawn(&load(&rt, programs::P1_FLOOD), spec).expect("spawn");
+    let instance = rt
+        .spawn(&load(&rt, programs::P1_FLOOD), spec)
+        .expect("spawn");
     let mut seen = Vec::new();
     while seen.len() < 3 {
         let line = tokio::time::timeout(WAIT, follower.recv())

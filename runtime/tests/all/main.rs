@@ -34,7 +34,9 @@ pub fn shared_cache() -> PathBuf {
 
 /// Loads a guest program, panicking with the reason if it cannot.
 pub fn load(runtime: &Runtime, path: &str) -> Module {
-    runtime.load_file(path).unwrap_or_else(|e| panic!("load {path}: {e}"))
+    runtime
+        .load_file(path)
+        .unwrap_or_else(|e| panic!("load {path}: {e}"))
 }
 
 /// `argv` with a program name in front.

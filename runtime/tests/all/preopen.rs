@@ -28,7 +28,12 @@ fn spec(dir: Option<(&std::path::Path, bool)>, args: &[&str]) -> CommandSpec {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_files_unless_granted() {
     let dir = data_dir();
-    let (outcome, lines) = run(&runtime(), programs::P1_READ_FILE, spec(None, &["/data/greeting.txt"])).await;
+    let (outcome, lines) = run(
+        &runtime(),
+        programs::P1_READ_FILE,
+        spec(None, &["/data/greeting.txt"]),
+    )
+    .await;
     assert_eq!(outcome, Outcome::Exited(1));
     assert!(lines[0].starts_with("read /data/greeting.txt"), "{lines:?}");
     drop(dir);
@@ -41,12 +46,18 @@ async fn read_only_dir_can_be_read_not_written() {
         let (outcome, lines) = run(
             &runtime(),
             program,
-            spec(Some((dir.path(), true)), &["/data/greeting.txt", "scribble"]),
+            spec(
+                Some((dir.path(), true)),
+                &["/data/greeting.txt", "scribble"],
+            ),
         )
         .await;
         assert_eq!(outcome, Outcome::Exited(1), "{program}: {lines:?}");
         assert_eq!(lines[0], "hello from the host");
-        assert!(lines[1].starts_with("write /data/greeting.txt.out"), "{lines:?}");
+        assert!(
+            lines[1].starts_with("write /data/greeting.txt.out"),
+            "{lines:?}"
+        );
         assert!(!dir.path().join("greeting.txt.out").exists());
     }
 }
@@ -57,7 +68,10 @@ async fn read_write_dir_can_be_written() {
     let (outcome, lines) = run(
         &runtime(),
         programs::P2_READ_FILE,
-        spec(Some((dir.path(), false)), &["/data/greeting.txt", "scribble"]),
+        spec(
+            Some((dir.path(), false)),
+            &["/data/greeting.txt", "scribble"],
+        ),
     )
     .await;
     assert_eq!(outcome, Outcome::Exited(0), "{lines:?}");

@@ -10,12 +10,16 @@ use std::time::Duration;
 async fn forced_stop_ends_a_spinning_guest() {
     let rt = runtime();
     for program in [programs::P1_SPIN, programs::P2_SPIN] {
-        let instance = rt.spawn(&load(&rt, program), CommandSpec::default()).expect("spawn");
+        let instance = rt
+            .spawn(&load(&rt, program), CommandSpec::default())
+            .expect("spawn");
         let stop = instance.stop_handle();
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!stop.is_finished());
         stop.force();
-        let outcome = tokio::time::timeout(WAIT, instance.wait()).await.expect("stops");
+        let outcome = tokio::time::timeout(WAIT, instance.wait())
+            .await
+            .expect("stops");
         assert_eq!(outcome, Outcome::Stopped);
         assert!(stop.is_finished());
     }
@@ -28,10 +32,14 @@ async fn forced_stop_ends_a_guest_waiting_in_the_host() {
         args: argv(&["600000"]),
         ..CommandSpec::default()
     };
-    let instance = rt.spawn(&load(&rt, programs::P2_SLEEP), spec).expect("spawn");
+    let instance = rt
+        .spawn(&load(&rt, programs::P2_SLEEP), spec)
+        .expect("spawn");
     tokio::time::sleep(Duration::from_millis(50)).await;
     instance.stop_handle().force();
-    let outcome = tokio::time::timeout(WAIT, instance.wait()).await.expect("stops");
+    let outcome = tokio::time::timeout(WAIT, instance.wait())
+        .await
+        .expect("stops");
     assert_eq!(outcome, Outcome::Stopped);
 }
 
@@ -42,7 +50,9 @@ async fn graceful_stop_lets_the_guest_finish() {
         args: argv(&["100"]),
         ..CommandSpec::default()
     };
-    let instance = rt.spawn(&load(&rt, programs::P1_SLEEP), spec).expect("spawn");
+    let instance = rt
+        .spawn(&load(&rt, programs::P1_SLEEP), spec)
+        .expect("spawn");
     let stop = instance.stop_handle();
     tokio::time::timeout(WAIT, stop.stop(Duration::from_secs(30)))
         .await
