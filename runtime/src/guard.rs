@@ -22,22 +22,26 @@ pub(crate) struct Guard {
 }
 
 struct CpuQuota {
-    /// Ticks the instance may run per period.
-    ticks_per_period: u64,
+    /// Running time allowed per period.
+    quota: Duration,
+    /// Longest stretch credited between two ticks: time beyond it was spent waiting in
+    /// the host or for a worker thread, not running.
+    max_stretch: Duration,
     period_start: Instant,
-    used: u64,
+    used: Duration,
+    /// When the instance last resumed after a tick.
+    resumed: Instant,
 }
 
 impl Guard {
     pub(crate) fn new(limits: &Limits, tick: Duration) -> Self {
-        let cpu = limits.cpu_millis.map(|millis| {
-            let tick_nanos = tick.as_nanos().max(1);
-            let quota = CPU_PERIOD.as_nanos() * u128::from(millis) / 1000;
-            CpuQuota {
-                ticks_per_period: u64::try_from(quota / tick_nanos).unwrap_or(u64::MAX).max(1),
-                period_start: Instant::now(),
-                used: 0,
-            }
+        let now = Instant::now();
+        let cpu = limits.cpu_millis.map(|millis| CpuQuota {
+            quota: CPU_PERIOD * millis / 1000,
+            max_stretch: tick * 2,
+            period_start: now,
+            used: Duration::ZERO,
+            resumed: now,
         });
         Self {
             limiter: Limiter::new(limits),
@@ -45,25 +49,30 @@ impl Guard {
         }
     }
 
-    /// Called each time the instance has run for a tick: always yields to the executor
-    /// (so that instances share worker threads fairly, and a pending stop or deadline can
-    /// take effect), and sleeps out the rest of the period once the CPU quota is spent.
+    /// Called each time the instance has run for about a tick: always yields to the
+    /// executor (so that instances share worker threads fairly, and a pending stop or
+    /// deadline can take effect), and sleeps out the rest of the period once the CPU
+    /// quota is spent.
     fn on_tick(&mut self) -> UpdateDeadline {
         let Some(cpu) = &mut self.cpu else {
             return UpdateDeadline::Yield(1);
         };
         let now = Instant::now();
+        cpu.used += now
+            .saturating_duration_since(cpu.resumed)
+            .min(cpu.max_stretch);
         if now.duration_since(cpu.period_start) >= CPU_PERIOD {
             cpu.period_start = now;
-            cpu.used = 0;
+            cpu.used = Duration::ZERO;
         }
-        cpu.used += 1;
-        if cpu.used < cpu.ticks_per_period {
+        if cpu.used < cpu.quota {
+            cpu.resumed = now;
             return UpdateDeadline::Yield(1);
         }
         let next_period = cpu.period_start + CPU_PERIOD;
         cpu.period_start = next_period;
-        cpu.used = 0;
+        cpu.used = Duration::ZERO;
+        cpu.resumed = next_period;
         UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep_until(next_period.into())))
     }
 }

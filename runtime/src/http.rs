@@ -63,6 +63,7 @@ struct Inner {
     pre: ProxyPre<HttpState>,
     config: HttpConfig,
     slots: Arc<Semaphore>,
+    concurrency: usize,
     max_waiting: usize,
     waiting: AtomicUsize,
     outputs: Option<(LogOutput, LogOutput)>,
@@ -99,6 +100,7 @@ impl HttpHandler {
                 max_waiting: config.max_queue.unwrap_or(DEFAULT_MAX_QUEUE),
                 config,
                 slots: Arc::new(Semaphore::new(concurrency)),
+                concurrency,
                 waiting: AtomicUsize::new(0),
                 outputs,
             }),
@@ -107,11 +109,7 @@ impl HttpHandler {
 
     /// Requests currently executing.
     pub fn in_flight(&self) -> usize {
-        let max = match self.inner.config.max_concurrency {
-            0 => DEFAULT_MAX_CONCURRENCY,
-            n => n,
-        };
-        max - self.inner.slots.available_permits()
+        self.inner.concurrency - self.inner.slots.available_permits()
     }
 
     /// Serves one request. Never fails: guest failures become 500, a full queue 503, an

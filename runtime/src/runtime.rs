@@ -104,32 +104,10 @@ impl Runtime {
             return Ok(Module::new(inner.clone(), LoadSource::Memory));
         }
         let format = inspect(bytes)?;
-        let (template, kind, source) = match format {
-            Format::Core => {
-                let (module, source) =
-                    self.compile(&digest, bytes, Format::Core, |e, b| e.precompile_module(b))?;
-                let module = module.into_core();
-                if module.get_export("_start").is_none() {
-                    return Err(Error::UnsupportedModule(
-                        "a core module must export `_start` to run as a WASI command".into(),
-                    ));
-                }
-                let pre = self
-                    .inner
-                    .p1
-                    .instantiate_pre(&module)
-                    .map_err(|e| Error::Link(one_line(&e)))?;
-                (Template::P1(pre), ModuleKind::P1Command, source)
-            }
-            Format::Component => {
-                let (component, source) =
-                    self.compile(&digest, bytes, Format::Component, |e, b| {
-                        e.precompile_component(b)
-                    })?;
-                let component = component.into_component();
-                let (template, kind) = self.component_template(&component)?;
-                (template, kind, source)
-            }
+        let (compiled, source) = self.compile(&digest, bytes, format)?;
+        let (template, kind) = match compiled {
+            Compiled::Core(module) => self.core_template(&module)?,
+            Compiled::Component(component) => self.component_template(&component)?,
         };
         let inner = Arc::new(ModuleInner {
             digest,
@@ -141,6 +119,20 @@ impl Runtime {
             .or_insert_with(|| inner.clone());
         tracing::debug!(module = %digest, %kind, ?source, "module loaded");
         Ok(Module::new(inner, source))
+    }
+
+    fn core_template(&self, module: &wasmtime::Module) -> Result<(Template, ModuleKind)> {
+        if module.get_export("_start").is_none() {
+            return Err(Error::UnsupportedModule(
+                "a core module must export `_start` to run as a WASI command".into(),
+            ));
+        }
+        let pre = self
+            .inner
+            .p1
+            .instantiate_pre(module)
+            .map_err(|e| Error::Link(one_line(&e)))?;
+        Ok((Template::P1(pre), ModuleKind::P1Command))
     }
 
     fn component_template(&self, component: &Component) -> Result<(Template, ModuleKind)> {
@@ -169,7 +161,6 @@ impl Runtime {
         digest: &Digest,
         bytes: &[u8],
         format: Format,
-        precompile: impl Fn(&Engine, &[u8]) -> wasmtime::Result<Vec<u8>>,
     ) -> Result<(Compiled, LoadSource)> {
         let engine = &self.inner.engine;
         if let Some(cache) = &self.inner.cache {
@@ -184,7 +175,11 @@ impl Runtime {
                 }
             }
         }
-        let artifact = precompile(engine, bytes).map_err(|e| Error::Invalid(one_line(&e)))?;
+        let artifact = match format {
+            Format::Core => engine.precompile_module(bytes),
+            Format::Component => engine.precompile_component(bytes),
+        }
+        .map_err(|e| Error::Invalid(one_line(&e)))?;
         if let Some(cache) = &self.inner.cache {
             match cache.store(digest, &artifact) {
                 // Loading from the file lets the engine map it copy-on-write.
@@ -275,20 +270,6 @@ impl Compiled {
                 Format::Core => Compiled::Core(wasmtime::Module::deserialize(engine, artifact)?),
                 Format::Component => Compiled::Component(Component::deserialize(engine, artifact)?),
             })
-        }
-    }
-
-    fn into_core(self) -> wasmtime::Module {
-        match self {
-            Compiled::Core(module) => module,
-            Compiled::Component(_) => unreachable!("compiled as a core module"),
-        }
-    }
-
-    fn into_component(self) -> Component {
-        match self {
-            Compiled::Component(component) => component,
-            Compiled::Core(_) => unreachable!("compiled as a component"),
         }
     }
 }
