@@ -5,7 +5,7 @@
 //! `EXIT_*` constants below, with one line on stderr naming the cause.
 
 use crate::quantity::ByteQuantity;
-use crate::signal::{Signal, shutdown_signal};
+use crate::signal::{ShutdownSignals, Signal};
 use clap::Args;
 use skiff_runtime::{
     CommandSpec, HttpConfig, Limits, ModuleKind, Outcome, Output, Preopen, Runtime, RuntimeConfig,
@@ -87,6 +87,10 @@ impl RunCommand {
     }
 
     async fn run(self) -> ExitCode {
+        let signals = match ShutdownSignals::install() {
+            Ok(signals) => signals,
+            Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
+        };
         let config = RuntimeConfig {
             max_instances: if self.listen.is_some() {
                 skiff_runtime::DEFAULT_MAX_INSTANCES
@@ -123,7 +127,7 @@ impl RunCommand {
 
         match (module.kind(), self.listen) {
             (ModuleKind::HttpProxy, Some(addr)) => {
-                self.serve(&runtime, &module, limits, addr).await
+                self.serve(&runtime, &module, limits, addr, signals).await
             }
             (ModuleKind::HttpProxy, None) => fail(&format!(
                 "{} is a wasi:http/proxy component: pass --listen ADDR to serve it",
@@ -133,7 +137,7 @@ impl RunCommand {
                 "{} is a {kind}, not an HTTP component: drop --listen to run it",
                 self.file.display()
             )),
-            (_, None) => self.run_command(&runtime, &module, limits).await,
+            (_, None) => self.run_command(&runtime, &module, limits, signals).await,
         }
     }
 
@@ -142,6 +146,7 @@ impl RunCommand {
         runtime: &Runtime,
         module: &skiff_runtime::Module,
         limits: Limits,
+        mut signals: ShutdownSignals,
     ) -> ExitCode {
         let program = self
             .file
@@ -175,7 +180,7 @@ impl RunCommand {
         tokio::pin!(wait);
         let (outcome, signal) = tokio::select! {
             outcome = &mut wait => (outcome, None),
-            signal = shutdown_signal() => {
+            signal = signals.recv() => {
                 stop.force();
                 (wait.await, Some(signal))
             }
@@ -221,6 +226,7 @@ impl RunCommand {
         module: &skiff_runtime::Module,
         limits: Limits,
         addr: SocketAddr,
+        mut signals: ShutdownSignals,
     ) -> ExitCode {
         let handler = match runtime.http_handler(
             module,
@@ -241,7 +247,7 @@ impl RunCommand {
         let local = listener.local_addr().unwrap_or(addr);
         eprintln!("Serving HTTP on http://{local}/");
         let shutdown = async {
-            let signal = shutdown_signal().await;
+            let signal = signals.recv().await;
             eprintln!("{}: shutting down", signal.name());
         };
         match skiff_runtime::serve(

@@ -1,4 +1,8 @@
-//! [`shutdown_signal`]: resolves on the first SIGINT or SIGTERM, saying which.
+//! [`ShutdownSignals`]: SIGINT and SIGTERM, listened for from the moment they are
+//! installed — before any guest starts, so that no signal is missed — and reported as a
+//! [`Signal`].
+
+use tokio::signal::unix::{SignalKind, signal};
 
 /// The signal that asked the process to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,26 +31,26 @@ impl Signal {
     }
 }
 
-/// Waits for SIGINT or SIGTERM. If a handler cannot be installed, that signal is
-/// simply never reported (the process keeps its default behaviour for it).
-pub async fn shutdown_signal() -> Signal {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).ok();
-    let mut terminate = signal(SignalKind::terminate()).ok();
-    let interrupt = async {
-        match &mut interrupt {
-            Some(s) => s.recv().await,
-            None => std::future::pending().await,
+/// Handlers for SIGINT and SIGTERM. Must be created inside a tokio runtime.
+pub struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Installs the handlers; from now on the signals are caught, not fatal.
+    pub fn install() -> std::io::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next SIGINT or SIGTERM.
+    pub async fn recv(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.interrupt.recv() => Signal::Interrupt,
+            _ = self.terminate.recv() => Signal::Terminate,
         }
-    };
-    let terminate = async {
-        match &mut terminate {
-            Some(s) => s.recv().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = interrupt => Signal::Interrupt,
-        _ = terminate => Signal::Terminate,
     }
 }
