@@ -22,7 +22,7 @@ echo "second start: $second"
 
 # One --prepare per command, in order: nothing for the warm start, an empty cache for the cold.
 hyperfine --warmup 3 --runs 50 -N \
-  --prepare "true" --prepare "rm -rf $CACHE/*" \
+  --prepare "true" --prepare "rm -rf $CACHE" \
   -n "warm (precompiled in cache)" "$SKIFF run examples/hello.wasm" \
   -n "cold (compiles)" "$SKIFF run examples/hello.wasm" 2>&1 \
   | grep -vE '^\s*$'
