@@ -37,7 +37,10 @@ fn main() {
     ] {
         let module = runtime.load_file(path).expect("load");
         for (flavour, rt) in [("multi-thread", &tokio), ("current-thread", &current)] {
-            let samples = rt.block_on(instantiate_and_run(&runtime, &module));
+            // Driven from a task on the runtime, as the node agent drives instances.
+            let samples = rt
+                .block_on(rt.spawn(instantiate_and_run(runtime.clone(), module.clone())))
+                .expect("benchmark task");
             report(&format!("instantiate+run {name}, {flavour} tokio"), samples);
         }
     }
@@ -53,12 +56,12 @@ fn main() {
     );
 }
 
-async fn instantiate_and_run(runtime: &Runtime, module: &Module) -> Vec<Duration> {
+async fn instantiate_and_run(runtime: Runtime, module: Module) -> Vec<Duration> {
     let mut samples = Vec::with_capacity(ITERATIONS);
     for i in 0..WARMUP + ITERATIONS {
         let start = Instant::now();
         let instance = runtime
-            .spawn(module, CommandSpec::default())
+            .spawn(&module, CommandSpec::default())
             .expect("spawn");
         let outcome = instance.wait().await;
         let elapsed = start.elapsed();
