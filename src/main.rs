@@ -1,10 +1,12 @@
 //! `skiff`: Kubernetes' model and API, with pods that are WebAssembly sandboxes.
 //!
-//! One binary, one subcommand per file: [`run`] (try a module locally). Shared helpers:
+//! One binary, one subcommand per file: [`run`] (try a module locally), [`server`] (the
+//! API server). Shared helpers:
 //! [`quantity`] (Kubernetes quantities such as `64Mi`) and [`signal`] (SIGINT/SIGTERM).
 
 mod quantity;
 mod run;
+mod server;
 mod signal;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run a WASI module or component locally, as a pod's container would run.
     Run(run::RunCommand),
+    /// Run the API server (the control plane) on a redb store.
+    Server(server::ServerCommand),
 }
 
 fn main() -> ExitCode {
@@ -37,5 +41,6 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Run(command) => command.execute(),
+        Command::Server(command) => command.execute(),
     }
 }

@@ -14,7 +14,8 @@
 //! - [`KeyValue`], [`Deleted`], [`List`], [`ListOptions`], [`Revisions`] (`kv`): what reads
 //!   and writes return;
 //! - [`Event`], [`EventKind`] (`event`): what a watch yields;
-//! - [`Watch`] (`watch`): a watch stream, replaying history then following live writes;
+//! - [`Watch`] (`watch`): a watch stream, replaying history then following live writes, or
+//!   wrapping a [`WatchSource`] (the watch cache's);
 //! - [`Error`] (`error`): everything that can fail at this boundary;
 //! - [`Config`] and its `DEFAULT_*` tunables (`config`);
 //! - [`RedbStore`] (`redb`): the durable implementation on one redb file, with group commit
@@ -43,7 +44,7 @@ pub use event::{Event, EventKind};
 pub use kv::{Deleted, KeyValue, List, ListOptions, Revisions};
 pub use memory::MemoryStore;
 pub use redb::RedbStore;
-pub use watch::Watch;
+pub use watch::{Watch, WatchSource};
 
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `skiff` binary: real processes, real sockets, real signals.
 //! One binary, a module per area.
 
+mod cluster;
+mod kubectl;
 mod run;
 
 use std::path::Path;

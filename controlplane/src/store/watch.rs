@@ -1,4 +1,5 @@
-//! A watch stream: [`Watch`] replays the history after a revision, then follows live events.
+//! A watch stream: [`Watch`] replays the history after a revision, then follows live events
+//! (or wraps another [`WatchSource`], such as the watch cache's).
 //!
 //! No gap, no duplicate: [`start`] subscribes to live events *before* it reads anything, and
 //! the history is read afterwards. Every event committed before the subscription is in the
@@ -41,7 +42,34 @@ pub(crate) struct HistoryPage {
 /// [`Error::WatcherLagged`] if the watcher fell too far behind live writes,
 /// [`Error::Compacted`] if compaction overtook a replay, [`Error::Closed`] if the store shut
 /// down. Dropping the `Watch` unsubscribes it.
-pub struct Watch {
+#[derive(Debug)]
+pub struct Watch(Source);
+
+/// Where a [`Watch`]'s events come from.
+#[derive(Debug)]
+enum Source {
+    /// A store's own history and hub.
+    Store(StoreWatch),
+    /// Another implementation of [`Store`](super::Store) (the watch cache).
+    Other(Box<dyn WatchSource>),
+}
+
+/// A stream of events that a [`Watch`] can wrap: how a [`Store`](super::Store) implemented
+/// outside this module (the watch cache) serves [`Store::watch`](super::Store::watch).
+///
+/// It must keep [`Watch`]'s contract: events in revision order, no gap, no duplicate, one
+/// error then the end.
+#[async_trait]
+pub trait WatchSource: Send + std::fmt::Debug {
+    /// The next event; `None` once the stream has ended. Must be cancel-safe.
+    async fn next(&mut self) -> Option<Result<Event>>;
+
+    /// The revision of the last event delivered (or the revision the watch started after).
+    fn revision(&self) -> u64;
+}
+
+/// A watch served from a store's history and hub.
+struct StoreWatch {
     prefix: String,
     /// Where to read the rest of the replay from, until the history is exhausted.
     history: Option<Arc<dyn History>>,
@@ -53,7 +81,7 @@ pub struct Watch {
     done: bool,
 }
 
-impl std::fmt::Debug for Watch {
+impl std::fmt::Debug for StoreWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Watch")
             .field("prefix", &self.prefix)
@@ -86,7 +114,7 @@ pub(crate) async fn start(
     } else {
         (Some(history), from_revision)
     };
-    Ok(Watch {
+    Ok(Watch(Source::Store(StoreWatch {
         prefix: prefix.to_owned(),
         history,
         page: page.max(1),
@@ -94,14 +122,36 @@ pub(crate) async fn start(
         last,
         live,
         done: false,
-    })
+    })))
 }
 
 impl Watch {
+    /// A watch whose events come from `source`.
+    pub fn from_source(source: Box<dyn WatchSource>) -> Self {
+        Self(Source::Other(source))
+    }
+
     /// The next event; `None` once the stream has ended.
     ///
     /// Cancel-safe: dropping the future before it resolves loses no event.
     pub async fn next(&mut self) -> Option<Result<Event>> {
+        match &mut self.0 {
+            Source::Store(watch) => watch.next().await,
+            Source::Other(source) => source.next().await,
+        }
+    }
+
+    /// The revision of the last event delivered (or the revision the watch started after).
+    pub fn revision(&self) -> u64 {
+        match &self.0 {
+            Source::Store(watch) => watch.last,
+            Source::Other(source) => source.revision(),
+        }
+    }
+}
+
+impl StoreWatch {
+    async fn next(&mut self) -> Option<Result<Event>> {
         if self.done {
             return None;
         }
@@ -111,11 +161,6 @@ impl Watch {
             Err(_) => self.done = true,
         }
         Some(next)
-    }
-
-    /// The revision of the last event delivered (or the revision the watch started after).
-    pub fn revision(&self) -> u64 {
-        self.last
     }
 
     async fn step(&mut self) -> Result<Event> {

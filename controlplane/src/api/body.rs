@@ -1,0 +1,90 @@
+//! Request bodies: the size limit (3 MiB, as upstream: 413 beyond), the media types the
+//! server reads (JSON, YAML and the patch types; protobuf is refused with 415), and
+//! decoding to JSON values with messages that say what is wrong.
+
+use super::error::ApiError;
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use serde_json::Value;
+
+/// Largest request body accepted: upstream's 3 MiB.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// What a body's media type says about how to read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`, or no `Content-Type` at all (kubectl's scale update sends none).
+    Json,
+    /// `application/yaml`.
+    Yaml,
+    /// `application/merge-patch+json`.
+    MergePatch,
+    /// `application/json-patch+json`.
+    JsonPatch,
+    /// `application/strategic-merge-patch+json`.
+    StrategicMergePatch,
+    /// `application/apply-patch+yaml` (server-side apply).
+    ApplyPatch,
+}
+
+/// The media type of a request.
+pub fn media_type(headers: &HeaderMap) -> Result<MediaType, ApiError> {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Ok(MediaType::Json);
+    };
+    let text = value.to_str().unwrap_or("");
+    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "" | "application/json" | "*/*" => Ok(MediaType::Json),
+        "application/yaml" | "application/x-yaml" | "text/yaml" => Ok(MediaType::Yaml),
+        "application/merge-patch+json" => Ok(MediaType::MergePatch),
+        "application/json-patch+json" => Ok(MediaType::JsonPatch),
+        "application/strategic-merge-patch+json" => Ok(MediaType::StrategicMergePatch),
+        "application/apply-patch+yaml" => Ok(MediaType::ApplyPatch),
+        _ => Err(ApiError::unsupported_media_type(text)),
+    }
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY_BYTES`].
+pub async fn read(body: Body) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.to_string().contains("length limit"))
+                || e.to_string().contains("length limit")
+            {
+                ApiError::too_large(format!(
+                    "the request body is larger than the limit of {MAX_BODY_BYTES} bytes"
+                ))
+            } else {
+                ApiError::bad_request(format!("cannot read the request body: {e}"))
+            }
+        })
+}
+
+/// Decodes a JSON or YAML body (by its media type) to a value.
+pub fn decode(bytes: &[u8], media: MediaType) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("the request body is empty"));
+    }
+    let value: Value = match media {
+        MediaType::Yaml | MediaType::ApplyPatch => serde_yaml::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?,
+        _ => serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?,
+    };
+    Ok(value)
+}
+
+/// Decodes a body that must be an object (not a patch list).
+pub fn decode_object(bytes: &[u8], media: MediaType) -> Result<Value, ApiError> {
+    let value = decode(bytes, media)?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON or YAML object",
+        ));
+    }
+    Ok(value)
+}

@@ -1,0 +1,11 @@
+//! Object semantics shared by every kind: what the server sets on create and keeps on
+//! update (uid, names, timestamps, generation), validation with field paths, defaults, and
+//! the unknown-field check behind `fieldValidation=Strict`.
+//!
+//! Parts: [`meta`] (metadata lifecycle), [`validate`] (names and per-kind rules),
+//! [`defaults`] (Kubernetes' defaults per kind), [`unknown`] (unknown fields).
+
+pub mod defaults;
+pub mod meta;
+pub mod unknown;
+pub mod validate;

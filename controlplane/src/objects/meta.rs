@@ -1,0 +1,162 @@
+//! The metadata lifecycle: what the server sets when an object is created (uid, name from
+//! `generateName`, namespace, `creationTimestamp`, `generation`), what it keeps when one is
+//! updated (identity and timestamps; `generation` bumped only when the spec changes), and
+//! `resourceVersion`, which is never stored: it is the store revision, set on read.
+
+use crate::api::error::ApiError;
+use serde_json::{Map, Value, json};
+use std::time::SystemTime;
+
+/// Characters of a `generateName` suffix (as Kubernetes: no vowels, no look-alikes).
+const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+/// Length of a `generateName` suffix.
+const SUFFIX_LEN: usize = 5;
+
+/// Now, as Kubernetes writes timestamps (RFC 3339, whole seconds, UTC).
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// The object's `metadata` map, created if missing. Fails if `metadata` is not an object.
+pub fn metadata(object: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
+    let Some(root) = object.as_object_mut() else {
+        return Err(ApiError::bad_request("the object must be a JSON object"));
+    };
+    let meta = root
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    meta.as_object_mut()
+        .ok_or_else(|| ApiError::bad_request("metadata must be an object"))
+}
+
+/// A string field of `metadata`.
+pub fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
+    object.get("metadata")?.get(field)?.as_str()
+}
+
+/// Sets the server-owned metadata of a new object. `namespace` is the request's.
+pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), ApiError> {
+    let meta = metadata(object)?;
+    if meta.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+        match meta.get("generateName").and_then(Value::as_str) {
+            Some(prefix) if !prefix.is_empty() => {
+                let name = format!("{prefix}{}", random_suffix());
+                meta.insert("name".into(), Value::String(name));
+            }
+            _ => {}
+        }
+    }
+    match (namespace, meta.get("namespace").and_then(Value::as_str)) {
+        (Some(ns), Some(body)) if !body.is_empty() && body != ns => {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        (Some(ns), _) => {
+            meta.insert("namespace".into(), Value::String(ns.to_string()));
+        }
+        (None, _) => {
+            meta.remove("namespace");
+        }
+    }
+    meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+    meta.insert("creationTimestamp".into(), Value::String(now()));
+    meta.insert("generation".into(), json!(1));
+    meta.remove("resourceVersion");
+    meta.remove("deletionTimestamp");
+    meta.remove("deletionGracePeriodSeconds");
+    meta.remove("selfLink");
+    Ok(())
+}
+
+/// Carries identity and server-owned fields from `old` into `new` on update, and bumps
+/// `generation` when anything but metadata and status changed.
+pub fn on_update(new: &mut Value, old: &Value) -> Result<(), ApiError> {
+    let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    let spec_changed = without_meta_and_status(new) != without_meta_and_status(old);
+    let meta = metadata(new)?;
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "namespace",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
+        match old_meta.get(field) {
+            Some(value) => meta.insert(field.into(), value.clone()),
+            None => meta.remove(field),
+        };
+    }
+    let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(1);
+    let generation = if spec_changed { generation + 1 } else { generation };
+    meta.insert("generation".into(), json!(generation));
+    meta.remove("resourceVersion");
+    meta.remove("selfLink");
+    Ok(())
+}
+
+fn without_meta_and_status(object: &Value) -> Value {
+    let mut copy = object.clone();
+    if let Some(map) = copy.as_object_mut() {
+        map.remove("metadata");
+        map.remove("status");
+    }
+    copy
+}
+
+/// Sets `metadata.resourceVersion` (the store revision) on an object being returned.
+pub fn set_resource_version(object: &mut Value, revision: u64) {
+    if let Ok(meta) = metadata(object) {
+        meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
+    }
+}
+
+fn random_suffix() -> String {
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    bytes
+        .iter()
+        .take(SUFFIX_LEN)
+        .map(|b| SUFFIX_ALPHABET[usize::from(*b) % SUFFIX_ALPHABET.len()] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_sets_identity_and_generate_name() {
+        let mut pod = json!({"metadata": {"generateName": "web-", "resourceVersion": "9"}});
+        on_create(&mut pod, Some("default")).expect("create");
+        let name = meta_str(&pod, "name").expect("name");
+        assert!(name.starts_with("web-") && name.len() == 9, "{name}");
+        assert_eq!(meta_str(&pod, "namespace"), Some("default"));
+        assert!(meta_str(&pod, "uid").is_some());
+        assert!(meta_str(&pod, "resourceVersion").is_none());
+        assert_eq!(pod["metadata"]["generation"], 1);
+    }
+
+    #[test]
+    fn create_refuses_a_different_namespace() {
+        let mut pod = json!({"metadata": {"name": "a", "namespace": "other"}});
+        let err = on_create(&mut pod, Some("default")).expect_err("mismatch");
+        assert_eq!(err.code, axum::http::StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn generation_moves_only_with_the_spec() {
+        let mut old = json!({"metadata": {"name": "d"}, "spec": {"replicas": 1}});
+        on_create(&mut old, Some("ns")).expect("create");
+        let mut labels_only = old.clone();
+        labels_only["metadata"]["labels"] = json!({"a": "b"});
+        labels_only["status"] = json!({"replicas": 3});
+        on_update(&mut labels_only, &old).expect("update");
+        assert_eq!(labels_only["metadata"]["generation"], 1);
+        let mut scaled = old.clone();
+        scaled["spec"]["replicas"] = json!(3);
+        scaled["metadata"]["uid"] = json!("forged");
+        on_update(&mut scaled, &old).expect("update");
+        assert_eq!(scaled["metadata"]["generation"], 2);
+        assert_eq!(scaled["metadata"]["uid"], old["metadata"]["uid"]);
+    }
+}
