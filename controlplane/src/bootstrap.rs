@@ -10,13 +10,18 @@ use serde_json::json;
 use std::net::SocketAddr;
 
 /// Namespaces that always exist.
-pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Creates the system namespaces that do not exist yet.
 pub async fn ensure_namespaces(state: &ApiState) -> Result<(), ApiError> {
     let namespaces = find("", "v1", "namespaces").expect("namespaces are served");
     for name in SYSTEM_NAMESPACES {
-        if state.read(namespaces, &namespaces.key(None, name), name).await.is_ok() {
+        if state
+            .read(namespaces, &namespaces.key(None, name), name)
+            .await
+            .is_ok()
+        {
             continue;
         }
         let path = crate::api::path::ResourcePath {

@@ -72,7 +72,11 @@ impl ResourceKind {
 
     /// Storage key prefix of all objects of this kind (in `namespace`, if given).
     pub fn key_prefix(&self, namespace: Option<&str>) -> String {
-        let group = if self.group.is_empty() { "core" } else { self.group };
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            self.group
+        };
         match namespace {
             Some(ns) if self.namespaced => format!("/registry/{group}/{}/{ns}/", self.plural),
             _ => format!("/registry/{group}/{}/", self.plural),
@@ -177,7 +181,10 @@ mod tests {
     #[test]
     fn keys_and_names() {
         let pods = find("", "v1", "pods").expect("pods");
-        assert_eq!(pods.key(Some("default"), "web"), "/registry/core/pods/default/web");
+        assert_eq!(
+            pods.key(Some("default"), "web"),
+            "/registry/core/pods/default/web"
+        );
         assert_eq!(pods.qualified(), "pods");
         let deployments = find("apps", "v1", "deployments").expect("deployments");
         assert_eq!(deployments.qualified(), "deployments.apps");

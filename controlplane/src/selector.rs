@@ -9,7 +9,9 @@ mod label;
 
 pub use field::{FieldRequirement, FieldSelector};
 pub use label::{LabelRequirement, LabelSelector, Operator};
-pub(crate) use label::{validate_key as validate_label_key, validate_value as validate_label_value};
+pub(crate) use label::{
+    validate_key as validate_label_key, validate_value as validate_label_value,
+};
 
 /// A selector that could not be parsed; the message says where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

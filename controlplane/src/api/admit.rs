@@ -37,15 +37,17 @@ pub fn admit(
         }
     }
     defaults::apply(kind.kind, &mut object);
-    let typed = (kind.round_trip)(&object).map_err(|why| {
-        ApiError::bad_request(format!("error decoding {}: {why}", kind.kind))
-    })?;
+    let typed = (kind.round_trip)(&object)
+        .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
     let mut warnings = Vec::new();
     let unknown = unknown::unknown_fields(&object, &typed);
     if !unknown.is_empty() {
         match validation {
             FieldValidation::Strict => {
-                let list: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+                let list: Vec<String> = unknown
+                    .iter()
+                    .map(|f| format!("unknown field {f:?}"))
+                    .collect();
                 return Err(ApiError::bad_request(format!(
                     "strict decoding error: {}",
                     list.join(", ")

@@ -34,7 +34,12 @@ pub fn media_type(headers: &HeaderMap) -> Result<MediaType, ApiError> {
         return Ok(MediaType::Json);
     };
     let text = value.to_str().unwrap_or("");
-    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "" | "application/json" | "*/*" => Ok(MediaType::Json),
         "application/yaml" | "application/x-yaml" | "text/yaml" => Ok(MediaType::Yaml),
@@ -51,8 +56,7 @@ pub async fn read(body: Body) -> Result<bytes::Bytes, ApiError> {
     axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|e| {
-            if std::error::Error::source(&e)
-                .is_some_and(|s| s.to_string().contains("length limit"))
+            if std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
                 || e.to_string().contains("length limit")
             {
                 ApiError::too_large(format!(

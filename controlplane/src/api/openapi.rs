@@ -9,9 +9,9 @@
 //!   (they fetch it eagerly) and which tells them nothing to validate against.
 
 use crate::kinds::{KINDS, group_versions};
+use axum::Json;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Map, Value, json};
 
 /// Media type of the (empty) v2 document; the dotted form is the one Go clients parse.
@@ -52,7 +52,10 @@ pub fn v3_document(path: &str) -> Option<Value> {
         _ => return None,
     };
     let mut paths = Map::new();
-    for kind in KINDS.iter().filter(|k| k.group == group && k.version == version) {
+    for kind in KINDS
+        .iter()
+        .filter(|k| k.group == group && k.version == version)
+    {
         let prefix = if group.is_empty() {
             format!("/api/{version}")
         } else {

@@ -23,13 +23,16 @@ pub fn apply(current: &Value, patch: &Value, media: MediaType) -> ApiResult<Valu
             let operations: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
             let mut out = current.clone();
-            json_patch::patch(&mut out, &operations)
-                .map_err(|e| ApiError::unprocessable(format!("the JSON patch could not be applied: {e}")))?;
+            json_patch::patch(&mut out, &operations).map_err(|e| {
+                ApiError::unprocessable(format!("the JSON patch could not be applied: {e}"))
+            })?;
             Ok(out)
         }
         MediaType::StrategicMergePatch | MediaType::ApplyPatch => {
             if !patch.is_object() {
-                return Err(ApiError::bad_request("a strategic merge patch must be an object"));
+                return Err(ApiError::bad_request(
+                    "a strategic merge patch must be an object",
+                ));
             }
             Ok(strategic::merge(current, patch))
         }

@@ -90,7 +90,9 @@ mod tests {
     use super::*;
 
     fn parse(path: &str) -> ResourcePath {
-        ResourcePath::parse(path).expect("valid").expect("a resource path")
+        ResourcePath::parse(path)
+            .expect("valid")
+            .expect("a resource path")
     }
 
     #[test]

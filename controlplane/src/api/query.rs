@@ -68,8 +68,11 @@ impl Query {
             get(k)
                 .filter(|v| !v.is_empty())
                 .map(|v| {
-                    v.parse::<u64>()
-                        .map_err(|_| ApiError::bad_request(format!("{k} must be a non-negative integer, got {v:?}")))
+                    v.parse::<u64>().map_err(|_| {
+                        ApiError::bad_request(format!(
+                            "{k} must be a non-negative integer, got {v:?}"
+                        ))
+                    })
                 })
                 .transpose()
         };
@@ -88,7 +91,9 @@ impl Query {
             None | Some("") => false,
             Some("All") => true,
             Some(other) => {
-                return Err(ApiError::bad_request(format!("dryRun must be All, got {other:?}")));
+                return Err(ApiError::bad_request(format!(
+                    "dryRun must be All, got {other:?}"
+                )));
             }
         };
         Ok(Self {
@@ -96,7 +101,9 @@ impl Query {
             fields,
             limit: usize::try_from(number("limit")?.unwrap_or(0)).unwrap_or(usize::MAX),
             continue_token: get("continue").filter(|c| !c.is_empty()).map(String::from),
-            resource_version: get("resourceVersion").filter(|v| !v.is_empty()).map(String::from),
+            resource_version: get("resourceVersion")
+                .filter(|v| !v.is_empty())
+                .map(String::from),
             watch: flag("watch"),
             timeout_seconds: number("timeoutSeconds")?,
             bookmarks: flag("allowWatchBookmarks"),
@@ -157,7 +164,8 @@ fn kind_fields(kind: &str) -> &'static [&'static str] {
 }
 
 fn field_supported(kind: &ResourceKind, field: &str) -> bool {
-    matches!(field, "metadata.name" | "metadata.namespace") || kind_fields(kind.kind).contains(&field)
+    matches!(field, "metadata.name" | "metadata.namespace")
+        || kind_fields(kind.kind).contains(&field)
 }
 
 /// The value of a selectable field, as a string (`source` is the event source component).

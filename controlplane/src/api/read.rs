@@ -11,13 +11,24 @@ use axum::Json;
 use serde_json::{Value, json};
 
 /// `GET` of one object.
-pub async fn get(state: &ApiState, path: &ResourcePath, accept: Option<&str>) -> ApiResult<Json<Value>> {
+pub async fn get(
+    state: &ApiState,
+    path: &ResourcePath,
+    accept: Option<&str>,
+) -> ApiResult<Json<Value>> {
     let name = path.require_name()?;
     let stored = state.read(path.kind, &path.key()?, name).await?;
     if table::wants_table(accept) {
         let version = table::table_version(accept.unwrap_or(""));
         let rv = stored.revision.to_string();
-        return Ok(Json(table::table(path.kind.kind, &[stored.object], &rv, None, true, version)));
+        return Ok(Json(table::table(
+            path.kind.kind,
+            &[stored.object],
+            &rv,
+            None,
+            true,
+            version,
+        )));
     }
     Ok(Json(stored.object))
 }
@@ -61,11 +72,19 @@ pub async fn page(state: &ApiState, path: &ResourcePath, query: &Query) -> ApiRe
         }
         let full = query.limit != 0 && items.len() >= query.limit;
         if !list.more {
-            return Ok(Page { items, revision, continue_token: None });
+            return Ok(Page {
+                items,
+                revision,
+                continue_token: None,
+            });
         }
         if full {
             let token = after.as_deref().map(encode_continue);
-            return Ok(Page { items, revision, continue_token: token });
+            return Ok(Page {
+                items,
+                revision,
+                continue_token: token,
+            });
         }
     }
 }

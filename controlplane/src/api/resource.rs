@@ -54,14 +54,12 @@ async fn dispatch(
     let Some(target) = ResourcePath::parse(path)? else {
         return Err(ApiError::no_route(path));
     };
-    let params: HashMap<String, String> = uri
-        .query()
-        .map(|q| {
-            url_pairs(q)
-        })
-        .unwrap_or_default();
+    let params: HashMap<String, String> = uri.query().map(url_pairs).unwrap_or_default();
     let query = Query::parse(target.kind, &params)?;
-    let accept = headers.get(ACCEPT).and_then(|a| a.to_str().ok()).map(String::from);
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .map(String::from);
     let accept = accept.as_deref();
     let sub = target.subresource.as_deref();
 
@@ -69,7 +67,9 @@ async fn dispatch(
         (Method::GET, false, None) if query.watch => {
             watch::watch(state, target, query, accept.map(String::from)).await
         }
-        (Method::GET, false, None) => Ok(read::list(state, &target, &query, accept).await?.into_response()),
+        (Method::GET, false, None) => Ok(read::list(state, &target, &query, accept)
+            .await?
+            .into_response()),
         (Method::GET, true, None) if query.watch => {
             watch::watch(state, target, query, accept.map(String::from)).await
         }
@@ -77,7 +77,9 @@ async fn dispatch(
             Ok(read::get(state, &target, accept).await?.into_response())
         }
         (Method::GET, true, Some("scale")) => {
-            let stored = state.read(target.kind, &target.key()?, target.require_name()?).await?;
+            let stored = state
+                .read(target.kind, &target.key()?, target.require_name()?)
+                .await?;
             Ok(Json(scale::scale_of(&stored.object)).into_response())
         }
         (Method::GET, true, Some("log")) => Err(ApiError::service_unavailable(
@@ -85,7 +87,9 @@ async fn dispatch(
         )),
         (Method::POST, false, None) => {
             let object = read_object(headers, body).await?;
-            Ok(written(write::create(state, &target, &query, object).await?))
+            Ok(written(
+                write::create(state, &target, &query, object).await?,
+            ))
         }
         (Method::POST, true, Some("binding")) => {
             let binding = read_object(headers, body).await?;
@@ -93,13 +97,18 @@ async fn dispatch(
                 scale::bind(&target, pod, &binding)
             })
             .await?;
-            let mut response = written(Written { status: StatusCode::CREATED, ..done });
+            let mut response = written(Written {
+                status: StatusCode::CREATED,
+                ..done
+            });
             *response.status_mut() = StatusCode::CREATED;
             Ok(response)
         }
         (Method::PUT, true, None | Some("status")) => {
             let object = read_object(headers, body).await?;
-            Ok(written(write::modify(state, &target, &query, |_| Ok(object.clone())).await?))
+            Ok(written(
+                write::modify(state, &target, &query, |_| Ok(object.clone())).await?,
+            ))
         }
         (Method::PUT, true, Some("scale")) => {
             let desired = read_object(headers, body).await?;
@@ -144,7 +153,10 @@ async fn dispatch(
         }
         (Method::DELETE, false, None) => {
             let options = delete_options(headers, body, params.get("gracePeriodSeconds")).await?;
-            Ok(Json(write::delete_collection(state, &target, &query, &options).await?).into_response())
+            Ok(
+                Json(write::delete_collection(state, &target, &query, &options).await?)
+                    .into_response(),
+            )
         }
         (method, _, _) => Err(ApiError::method_not_allowed(format!(
             "{method} is not supported on {path}"
@@ -154,7 +166,12 @@ async fn dispatch(
 
 /// Server-side apply: creates the object if it does not exist, else merges the applied
 /// configuration into it.
-async fn apply(state: &ApiState, target: &ResourcePath, query: &Query, config: Value) -> ApiResult<Response> {
+async fn apply(
+    state: &ApiState,
+    target: &ResourcePath,
+    query: &Query,
+    config: Value,
+) -> ApiResult<Response> {
     if query.field_manager.as_deref().is_none_or(str::is_empty) {
         return Err(ApiError::bad_request(
             "PATCH is missing the required query parameter fieldManager for apply patch",
@@ -181,7 +198,9 @@ async fn apply(state: &ApiState, target: &ResourcePath, query: &Query, config: V
             };
             let mut object = config;
             object["metadata"]["name"] = Value::String(name.to_string());
-            Ok(written(write::create(state, &collection, query, object).await?))
+            Ok(written(
+                write::create(state, &collection, query, object).await?,
+            ))
         }
         Err(e) => Err(e),
     }
@@ -210,7 +229,11 @@ async fn read_object(headers: &HeaderMap, body: Body) -> ApiResult<Value> {
     body::decode_object(&bytes, media)
 }
 
-async fn delete_options(headers: &HeaderMap, body: Body, grace: Option<&String>) -> ApiResult<DeleteOptions> {
+async fn delete_options(
+    headers: &HeaderMap,
+    body: Body,
+    grace: Option<&String>,
+) -> ApiResult<DeleteOptions> {
     let bytes = body::read(body).await?;
     let options = if bytes.iter().all(u8::is_ascii_whitespace) {
         None
@@ -223,7 +246,9 @@ async fn delete_options(headers: &HeaderMap, body: Body, grace: Option<&String>)
 fn written(written: Written) -> Response {
     let mut response = (written.status, Json(written.object)).into_response();
     for warning in written.warnings {
-        if let Ok(value) = HeaderValue::from_str(&format!("299 - \"{}\"", warning.replace('"', "'"))) {
+        if let Ok(value) =
+            HeaderValue::from_str(&format!("299 - \"{}\"", warning.replace('"', "'")))
+        {
             response.headers_mut().append("Warning", value);
         }
     }
@@ -250,8 +275,11 @@ fn non_resource(method: &Method, path: &str) -> Option<ApiResult<Response>> {
             return Some(match versions.first() {
                 Some((g, v)) => {
                     let gv = serde_json::json!({"groupVersion": format!("{g}/{v}"), "version": v});
-                    Ok(Json(serde_json::json!({"kind": "APIGroup", "apiVersion": "v1", "name": g,
-                        "versions": [gv], "preferredVersion": gv})).into_response())
+                    Ok(Json(
+                        serde_json::json!({"kind": "APIGroup", "apiVersion": "v1", "name": g,
+                        "versions": [gv], "preferredVersion": gv}),
+                    )
+                    .into_response())
                 }
                 None => Err(ApiError::no_route(path)),
             });
@@ -259,7 +287,9 @@ fn non_resource(method: &Method, path: &str) -> Option<ApiResult<Response>> {
         _ => return None,
     };
     if method != Method::GET {
-        return Some(Err(ApiError::method_not_allowed(format!("{method} is not supported on {path}"))));
+        return Some(Err(ApiError::method_not_allowed(format!(
+            "{method} is not supported on {path}"
+        ))));
     }
     Some(match discovery::resource_list(group, version) {
         Some(list) => Ok(Json(list).into_response()),

@@ -47,7 +47,10 @@ pub fn apply_scale(object: &Value, scale: &Value) -> ApiResult<Value> {
     if replicas < 0 {
         return Err(ApiError::invalid(
             "Scale",
-            object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""),
+            object
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
             vec![super::error::FieldCause {
                 kind: "FieldValueInvalid",
                 field: "spec.replicas".into(),
@@ -57,7 +60,10 @@ pub fn apply_scale(object: &Value, scale: &Value) -> ApiResult<Value> {
     }
     let mut next = object.clone();
     next["spec"]["replicas"] = json!(replicas);
-    match scale.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+    match scale
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+    {
         Some(rv) if !rv.is_empty() => next["metadata"]["resourceVersion"] = json!(rv),
         _ => {
             if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {

@@ -33,21 +33,39 @@ impl ApiState {
     }
 
     /// Reads the object at `key`, or 404.
-    pub async fn read(&self, kind: &ResourceKind, key: &str, name: &str) -> Result<Stored, ApiError> {
+    pub async fn read(
+        &self,
+        kind: &ResourceKind,
+        key: &str,
+        name: &str,
+    ) -> Result<Stored, ApiError> {
         match self.store.get(key).await.map_err(store_error)? {
             Some(kv) => decode(&kv),
-            None => Err(ApiError::not_found(&kind.qualified(), name)
-                .with_details(kind.group, kind.plural, name)),
+            None => Err(ApiError::not_found(&kind.qualified(), name).with_details(
+                kind.group,
+                kind.plural,
+                name,
+            )),
         }
     }
 
     /// Creates an object; 409 if it exists.
-    pub async fn create(&self, kind: &ResourceKind, key: &str, object: &Value) -> Result<Stored, ApiError> {
-        let name = meta::meta_str(object, "name").unwrap_or_default().to_string();
+    pub async fn create(
+        &self,
+        kind: &ResourceKind,
+        key: &str,
+        object: &Value,
+    ) -> Result<Stored, ApiError> {
+        let name = meta::meta_str(object, "name")
+            .unwrap_or_default()
+            .to_string();
         match self.store.create(key, encode(object)?).await {
             Ok(kv) => decode(&kv),
-            Err(StoreError::AlreadyExists { .. }) => Err(ApiError::already_exists(&kind.qualified(), &name)
-                .with_details(kind.group, kind.plural, &name)),
+            Err(StoreError::AlreadyExists { .. }) => Err(ApiError::already_exists(
+                &kind.qualified(),
+                &name,
+            )
+            .with_details(kind.group, kind.plural, &name)),
             Err(e) => Err(store_error(e)),
         }
     }
@@ -60,7 +78,9 @@ impl ApiState {
         object: &Value,
         expected: u64,
     ) -> Result<Stored, ApiError> {
-        let name = meta::meta_str(object, "name").unwrap_or_default().to_string();
+        let name = meta::meta_str(object, "name")
+            .unwrap_or_default()
+            .to_string();
         match self.store.update(key, encode(object)?, expected).await {
             Ok(kv) => decode(&kv),
             Err(StoreError::Conflict { .. }) => Err(ApiError::conflict(
@@ -123,7 +143,10 @@ pub fn decode(kv: &KeyValue) -> Result<Stored, ApiError> {
 /// Maps a store failure that is not a precondition to an API error.
 pub fn store_error(error: StoreError) -> ApiError {
     match error {
-        StoreError::Compacted { requested, compacted } => ApiError::expired(format!(
+        StoreError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::expired(format!(
             "too old resource version: {requested} ({compacted})"
         )),
         StoreError::FutureRevision { requested, current } => ApiError::timeout(format!(

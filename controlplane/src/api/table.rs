@@ -78,83 +78,334 @@ pub fn table(
 }
 
 fn columns(kind: &str) -> Vec<Column> {
-    let mut out = vec![Column { name: "Name", kind: "string", priority: 0, cell: name }];
+    let mut out = vec![Column {
+        name: "Name",
+        kind: "string",
+        priority: 0,
+        cell: name,
+    }];
     match kind {
         "Pod" => out.extend([
-            Column { name: "Ready", kind: "string", priority: 0, cell: pod_ready },
-            Column { name: "Status", kind: "string", priority: 0, cell: pod_status },
-            Column { name: "Restarts", kind: "string", priority: 0, cell: pod_restarts },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
-            Column { name: "IP", kind: "string", priority: 1, cell: |o| text(o, "/status/podIP") },
-            Column { name: "Node", kind: "string", priority: 1, cell: |o| text(o, "/spec/nodeName") },
+            Column {
+                name: "Ready",
+                kind: "string",
+                priority: 0,
+                cell: pod_ready,
+            },
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: pod_status,
+            },
+            Column {
+                name: "Restarts",
+                kind: "string",
+                priority: 0,
+                cell: pod_restarts,
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+            Column {
+                name: "IP",
+                kind: "string",
+                priority: 1,
+                cell: |o| text(o, "/status/podIP"),
+            },
+            Column {
+                name: "Node",
+                kind: "string",
+                priority: 1,
+                cell: |o| text(o, "/spec/nodeName"),
+            },
         ]),
         "Deployment" => out.extend([
-            Column { name: "Ready", kind: "string", priority: 0, cell: |o| ratio(o, "/status/readyReplicas", "/spec/replicas") },
-            Column { name: "Up-to-date", kind: "integer", priority: 0, cell: |o| int(o, "/status/updatedReplicas") },
-            Column { name: "Available", kind: "integer", priority: 0, cell: |o| int(o, "/status/availableReplicas") },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
-            Column { name: "Containers", kind: "string", priority: 1, cell: |o| containers(o, "name") },
-            Column { name: "Images", kind: "string", priority: 1, cell: |o| containers(o, "image") },
+            Column {
+                name: "Ready",
+                kind: "string",
+                priority: 0,
+                cell: |o| ratio(o, "/status/readyReplicas", "/spec/replicas"),
+            },
+            Column {
+                name: "Up-to-date",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/updatedReplicas"),
+            },
+            Column {
+                name: "Available",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/availableReplicas"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+            Column {
+                name: "Containers",
+                kind: "string",
+                priority: 1,
+                cell: |o| containers(o, "name"),
+            },
+            Column {
+                name: "Images",
+                kind: "string",
+                priority: 1,
+                cell: |o| containers(o, "image"),
+            },
         ]),
         "ReplicaSet" => out.extend([
-            Column { name: "Desired", kind: "integer", priority: 0, cell: |o| int(o, "/spec/replicas") },
-            Column { name: "Current", kind: "integer", priority: 0, cell: |o| int(o, "/status/replicas") },
-            Column { name: "Ready", kind: "integer", priority: 0, cell: |o| int(o, "/status/readyReplicas") },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Desired",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/spec/replicas"),
+            },
+            Column {
+                name: "Current",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/replicas"),
+            },
+            Column {
+                name: "Ready",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/readyReplicas"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
         "Job" => out.extend([
-            Column { name: "Status", kind: "string", priority: 0, cell: job_status },
-            Column { name: "Completions", kind: "string", priority: 0, cell: |o| ratio(o, "/status/succeeded", "/spec/completions") },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: job_status,
+            },
+            Column {
+                name: "Completions",
+                kind: "string",
+                priority: 0,
+                cell: |o| ratio(o, "/status/succeeded", "/spec/completions"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
         "Service" => out.extend([
-            Column { name: "Type", kind: "string", priority: 0, cell: |o| text(o, "/spec/type") },
-            Column { name: "Cluster-IP", kind: "string", priority: 0, cell: |o| or_none(text(o, "/spec/clusterIP")) },
-            Column { name: "External-IP", kind: "string", priority: 0, cell: external_ip },
-            Column { name: "Port(s)", kind: "string", priority: 0, cell: service_ports },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Type",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/spec/type"),
+            },
+            Column {
+                name: "Cluster-IP",
+                kind: "string",
+                priority: 0,
+                cell: |o| or_none(text(o, "/spec/clusterIP")),
+            },
+            Column {
+                name: "External-IP",
+                kind: "string",
+                priority: 0,
+                cell: external_ip,
+            },
+            Column {
+                name: "Port(s)",
+                kind: "string",
+                priority: 0,
+                cell: service_ports,
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
         "Node" => out.extend([
-            Column { name: "Status", kind: "string", priority: 0, cell: node_status },
-            Column { name: "Roles", kind: "string", priority: 0, cell: |_| json!("<none>") },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
-            Column { name: "Version", kind: "string", priority: 0, cell: |o| text(o, "/status/nodeInfo/kubeletVersion") },
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: node_status,
+            },
+            Column {
+                name: "Roles",
+                kind: "string",
+                priority: 0,
+                cell: |_| json!("<none>"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+            Column {
+                name: "Version",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/status/nodeInfo/kubeletVersion"),
+            },
         ]),
         "Namespace" => out.extend([
-            Column { name: "Status", kind: "string", priority: 0, cell: |o| text(o, "/status/phase") },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/status/phase"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
         "ConfigMap" => out.extend([
-            Column { name: "Data", kind: "integer", priority: 0, cell: |o| count(o, &["/data", "/binaryData"]) },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Data",
+                kind: "integer",
+                priority: 0,
+                cell: |o| count(o, &["/data", "/binaryData"]),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
         "Secret" => out.extend([
-            Column { name: "Type", kind: "string", priority: 0, cell: |o| text(o, "/type") },
-            Column { name: "Data", kind: "integer", priority: 0, cell: |o| count(o, &["/data"]) },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Type",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/type"),
+            },
+            Column {
+                name: "Data",
+                kind: "integer",
+                priority: 0,
+                cell: |o| count(o, &["/data"]),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
         "Event" => {
             out.clear();
             out.extend([
-                Column { name: "Last Seen", kind: "string", priority: 0, cell: |o| since(o, "/lastTimestamp") },
-                Column { name: "Type", kind: "string", priority: 0, cell: |o| text(o, "/type") },
-                Column { name: "Reason", kind: "string", priority: 0, cell: |o| text(o, "/reason") },
-                Column { name: "Object", kind: "string", priority: 0, cell: event_object },
-                Column { name: "Message", kind: "string", priority: 0, cell: |o| text(o, "/message") },
+                Column {
+                    name: "Last Seen",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| since(o, "/lastTimestamp"),
+                },
+                Column {
+                    name: "Type",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| text(o, "/type"),
+                },
+                Column {
+                    name: "Reason",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| text(o, "/reason"),
+                },
+                Column {
+                    name: "Object",
+                    kind: "string",
+                    priority: 0,
+                    cell: event_object,
+                },
+                Column {
+                    name: "Message",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| text(o, "/message"),
+                },
             ]);
         }
         "HorizontalPodAutoscaler" => out.extend([
-            Column { name: "Reference", kind: "string", priority: 0, cell: |o| json!(format!("{}/{}", text_str(o, "/spec/scaleTargetRef/kind"), text_str(o, "/spec/scaleTargetRef/name"))) },
-            Column { name: "MinPods", kind: "integer", priority: 0, cell: |o| int(o, "/spec/minReplicas") },
-            Column { name: "MaxPods", kind: "integer", priority: 0, cell: |o| int(o, "/spec/maxReplicas") },
-            Column { name: "Replicas", kind: "integer", priority: 0, cell: |o| int(o, "/status/currentReplicas") },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Reference",
+                kind: "string",
+                priority: 0,
+                cell: |o| {
+                    json!(format!(
+                        "{}/{}",
+                        text_str(o, "/spec/scaleTargetRef/kind"),
+                        text_str(o, "/spec/scaleTargetRef/name")
+                    ))
+                },
+            },
+            Column {
+                name: "MinPods",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/spec/minReplicas"),
+            },
+            Column {
+                name: "MaxPods",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/spec/maxReplicas"),
+            },
+            Column {
+                name: "Replicas",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/currentReplicas"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
         "Lease" => out.extend([
-            Column { name: "Holder", kind: "string", priority: 0, cell: |o| text(o, "/spec/holderIdentity") },
-            Column { name: "Age", kind: "string", priority: 0, cell: age },
+            Column {
+                name: "Holder",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/spec/holderIdentity"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
         ]),
-        _ => out.push(Column { name: "Age", kind: "string", priority: 0, cell: age }),
+        _ => out.push(Column {
+            name: "Age",
+            kind: "string",
+            priority: 0,
+            cell: age,
+        }),
     }
     out
 }
@@ -238,7 +489,9 @@ pub fn short_duration(d: Duration) -> String {
 }
 
 fn pod_ready(o: &Value) -> Value {
-    let statuses = o.pointer("/status/containerStatuses").and_then(Value::as_array);
+    let statuses = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
     let total = o
         .pointer("/spec/containers")
         .and_then(Value::as_array)
@@ -264,7 +517,10 @@ fn pod_status(o: &Value) -> Value {
         .into_iter()
         .flatten()
     {
-        if let Some(reason) = status.pointer("/state/waiting/reason").and_then(Value::as_str) {
+        if let Some(reason) = status
+            .pointer("/state/waiting/reason")
+            .and_then(Value::as_str)
+        {
             return json!(reason);
         }
         if let Some(reason) = status
@@ -274,7 +530,11 @@ fn pod_status(o: &Value) -> Value {
             return json!(reason);
         }
     }
-    json!(o.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending"))
+    json!(
+        o.pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("Pending")
+    )
 }
 
 fn pod_restarts(o: &Value) -> Value {
@@ -331,7 +591,11 @@ fn external_ip(o: &Value) -> Value {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|i| i.get("ip").or_else(|| i.get("hostname")).and_then(Value::as_str))
+        .filter_map(|i| {
+            i.get("ip")
+                .or_else(|| i.get("hostname"))
+                .and_then(Value::as_str)
+        })
         .collect();
     if !ingress.is_empty() {
         return json!(ingress.join(","));
@@ -387,7 +651,10 @@ mod tests {
             .iter()
             .map(|c| c["name"].as_str().expect("name"))
             .collect();
-        assert_eq!(names, ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node"]);
+        assert_eq!(
+            names,
+            ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node"]
+        );
         let cells = &t["rows"][0]["cells"];
         assert_eq!(cells[1], "1/2");
         assert_eq!(cells[2], "CrashLoopBackOff");
@@ -401,7 +668,10 @@ mod tests {
         assert_eq!(short_duration(Duration::from_secs(45)), "45s");
         assert_eq!(short_duration(Duration::from_secs(310)), "5m10s");
         assert_eq!(short_duration(Duration::from_secs(3 * 3600)), "3h");
-        assert_eq!(short_duration(Duration::from_secs(2 * 86_400 + 4 * 3600)), "2d4h");
+        assert_eq!(
+            short_duration(Duration::from_secs(2 * 86_400 + 4 * 3600)),
+            "2d4h"
+        );
     }
 
     #[test]

@@ -27,7 +27,12 @@ const CLIENT_BUFFER: usize = 256;
 pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(30);
 
 /// `GET ...?watch=true`.
-pub async fn watch(state: &ApiState, path: ResourcePath, query: Query, accept: Option<String>) -> ApiResult<Response> {
+pub async fn watch(
+    state: &ApiState,
+    path: ResourcePath,
+    query: Query,
+    accept: Option<String>,
+) -> ApiResult<Response> {
     let prefix = match &path.name {
         Some(name) => path.kind.key(path.namespace.as_deref(), name),
         None => path.kind.key_prefix(path.namespace.as_deref()),
@@ -42,7 +47,11 @@ pub async fn watch(state: &ApiState, path: ResourcePath, query: Query, accept: O
             initial = page
                 .items
                 .into_iter()
-                .filter(|o| path.name.as_deref().is_none_or(|n| crate::objects::meta::meta_str(o, "name") == Some(n)))
+                .filter(|o| {
+                    path.name
+                        .as_deref()
+                        .is_none_or(|n| crate::objects::meta::meta_str(o, "name") == Some(n))
+                })
                 .collect();
             page.revision
         }
@@ -50,7 +59,11 @@ pub async fn watch(state: &ApiState, path: ResourcePath, query: Query, accept: O
             .parse::<u64>()
             .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?,
     };
-    let mut events = state.store.watch(&prefix, from).await.map_err(store_error)?;
+    let mut events = state
+        .store
+        .watch(&prefix, from)
+        .await
+        .map_err(store_error)?;
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::convert::Infallible>>(CLIENT_BUFFER);
     let table_version = accept
@@ -59,7 +72,11 @@ pub async fn watch(state: &ApiState, path: ResourcePath, query: Query, accept: O
         .map(table::table_version);
     let kind = path.kind;
     tokio::spawn(async move {
-        let mut encoder = Encoder { kind: kind.kind, table_version, columns_sent: false };
+        let mut encoder = Encoder {
+            kind: kind.kind,
+            table_version,
+            columns_sent: false,
+        };
         for object in initial {
             if tx.send(Ok(encoder.line("ADDED", object))).await.is_err() {
                 return;
@@ -71,7 +88,9 @@ pub async fn watch(state: &ApiState, path: ResourcePath, query: Query, accept: O
         loop {
             let next = async {
                 if query.bookmarks {
-                    tokio::time::timeout(BOOKMARK_INTERVAL, events.next()).await.ok()
+                    tokio::time::timeout(BOOKMARK_INTERVAL, events.next())
+                        .await
+                        .ok()
                 } else {
                     Some(events.next().await)
                 }
@@ -90,7 +109,9 @@ pub async fn watch(state: &ApiState, path: ResourcePath, query: Query, accept: O
                     Some(encoder.raw("BOOKMARK", bookmark))
                 }
                 Some(None) => return,
-                Some(Some(Ok(event))) => translate(&query, kind, &event).map(|(t, o)| encoder.line(t, o)),
+                Some(Some(Ok(event))) => {
+                    translate(&query, kind, &event).map(|(t, o)| encoder.line(t, o))
+                }
                 Some(Some(Err(e))) => {
                     let error = match e {
                         crate::store::Error::WatcherLagged => ApiError::expired(
@@ -109,13 +130,25 @@ pub async fn watch(state: &ApiState, path: ResourcePath, query: Query, accept: O
             }
         }
     });
-    Ok(([(CONTENT_TYPE, "application/json")], Body::from_stream(ReceiverStream::new(rx))).into_response())
+    Ok((
+        [(CONTENT_TYPE, "application/json")],
+        Body::from_stream(ReceiverStream::new(rx)),
+    )
+        .into_response())
 }
 
 /// The watch event type and object a store event becomes, if the client sees it at all.
-fn translate(query: &Query, kind: &crate::kinds::ResourceKind, event: &Event) -> Option<(&'static str, Value)> {
+fn translate(
+    query: &Query,
+    kind: &crate::kinds::ResourceKind,
+    event: &Event,
+) -> Option<(&'static str, Value)> {
     let new = decode(&event.kv).ok()?.object;
-    let old = event.prev.as_ref().and_then(|kv| decode(kv).ok()).map(|s| s.object);
+    let old = event
+        .prev
+        .as_ref()
+        .and_then(|kv| decode(kv).ok())
+        .map(|s| s.object);
     let old_matches = old.as_ref().is_some_and(|o| query.matches(kind, o));
     let new_matches = query.matches(kind, &new);
     match event.kind {
@@ -154,7 +187,8 @@ impl Encoder {
     }
 
     fn raw(&self, kind: &str, object: Value) -> Bytes {
-        let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+        let mut line =
+            serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
     }

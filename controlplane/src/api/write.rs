@@ -28,7 +28,12 @@ async fn require_namespace(state: &ApiState, path: &ResourcePath) -> ApiResult<(
     };
     let namespaces = crate::kinds::find("", "v1", "namespaces").expect("namespaces are served");
     match state.read(namespaces, &namespaces.key(None, ns), ns).await {
-        Ok(stored) if stored.object.pointer("/metadata/deletionTimestamp").is_some() => {
+        Ok(stored)
+            if stored
+                .object
+                .pointer("/metadata/deletionTimestamp")
+                .is_some() =>
+        {
             Err(ApiError::forbidden(format!(
                 "unable to create new content in namespace {ns} because it is being terminated"
             )))
@@ -39,7 +44,12 @@ async fn require_namespace(state: &ApiState, path: &ResourcePath) -> ApiResult<(
 }
 
 /// `POST` to a collection.
-pub async fn create(state: &ApiState, path: &ResourcePath, query: &Query, mut object: Value) -> ApiResult<Written> {
+pub async fn create(
+    state: &ApiState,
+    path: &ResourcePath,
+    query: &Query,
+    mut object: Value,
+) -> ApiResult<Written> {
     if path.kind.namespaced && path.namespace.is_none() {
         return Err(ApiError::bad_request(format!(
             "{} is namespaced: create it under /namespaces/{{namespace}}/{}",
@@ -50,14 +60,20 @@ pub async fn create(state: &ApiState, path: &ResourcePath, query: &Query, mut ob
     meta::on_create(&mut object, path.namespace.as_deref())?;
     let (object, warnings) = admit(path.kind, object, query.field_validation)?;
     require_namespace(state, path).await?;
-    let name = meta::meta_str(&object, "name").unwrap_or_default().to_string();
+    let name = meta::meta_str(&object, "name")
+        .unwrap_or_default()
+        .to_string();
     let key = path.kind.key(path.namespace.as_deref(), &name);
     let object = if query.dry_run {
         object
     } else {
         state.create(path.kind, &key, &object).await?.object
     };
-    Ok(Written { status: StatusCode::CREATED, object, warnings })
+    Ok(Written {
+        status: StatusCode::CREATED,
+        object,
+        warnings,
+    })
 }
 
 /// Applies a change computed from the current object and stores it, retrying when the
@@ -94,12 +110,20 @@ pub async fn modify(
         meta::on_update(&mut next, &current.object)?;
         let (next, warnings) = admit(path.kind, next, query.field_validation)?;
         if query.dry_run {
-            return Ok(Written { status: StatusCode::OK, object: next, warnings });
+            return Ok(Written {
+                status: StatusCode::OK,
+                object: next,
+                warnings,
+            });
         }
         match state.update(path.kind, &key, &next, current.revision).await {
             Ok(stored) => {
                 let stored = finish_deletion_if_done(state, path, &key, stored).await?;
-                return Ok(Written { status: StatusCode::OK, object: stored.object, warnings });
+                return Ok(Written {
+                    status: StatusCode::OK,
+                    object: stored.object,
+                    warnings,
+                });
             }
             Err(e) if e.reason == "Conflict" => continue,
             Err(e) => return Err(e),
@@ -156,7 +180,10 @@ async fn finish_deletion_if_done(
     key: &str,
     stored: Stored,
 ) -> ApiResult<Stored> {
-    let deleting = stored.object.pointer("/metadata/deletionTimestamp").is_some();
+    let deleting = stored
+        .object
+        .pointer("/metadata/deletionTimestamp")
+        .is_some();
     let finalizers = stored
         .object
         .pointer("/metadata/finalizers")
@@ -169,7 +196,9 @@ async fn finish_deletion_if_done(
         .is_some_and(|g| g > 0);
     if deleting && !finalizers && !graceful {
         let name = path.require_name()?;
-        return state.remove(path.kind, key, name, Some(stored.revision)).await;
+        return state
+            .remove(path.kind, key, name, Some(stored.revision))
+            .await;
     }
     Ok(stored)
 }
@@ -209,7 +238,9 @@ impl DeleteOptions {
         }
         if let Some(grace) = grace_query {
             options.grace_period_seconds = Some(grace.parse().map_err(|_| {
-                ApiError::bad_request(format!("gracePeriodSeconds must be an integer, got {grace:?}"))
+                ApiError::bad_request(format!(
+                    "gracePeriodSeconds must be an integer, got {grace:?}"
+                ))
             })?);
         }
         Ok(options)
@@ -218,7 +249,12 @@ impl DeleteOptions {
 
 /// `DELETE` of one object. Returns the object as deleted, or as marked for deletion when
 /// deletion must wait (finalizers, or a pod on a node within its grace period).
-pub async fn delete(state: &ApiState, path: &ResourcePath, query: &Query, options: &DeleteOptions) -> ApiResult<Value> {
+pub async fn delete(
+    state: &ApiState,
+    path: &ResourcePath,
+    query: &Query,
+    options: &DeleteOptions,
+) -> ApiResult<Value> {
     let name = path.require_name()?.to_string();
     let key = path.key()?;
     let current = state.read(path.kind, &key, &name).await?;
@@ -228,8 +264,10 @@ pub async fn delete(state: &ApiState, path: &ResourcePath, query: &Query, option
         return Err(ApiError::conflict(
             &path.kind.qualified(),
             &name,
-            &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                meta::meta_str(&current.object, "uid").unwrap_or_default()),
+            &format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                meta::meta_str(&current.object, "uid").unwrap_or_default()
+            ),
         ));
     }
     if let Some(rv) = &options.resource_version
@@ -238,7 +276,10 @@ pub async fn delete(state: &ApiState, path: &ResourcePath, query: &Query, option
         return Err(ApiError::conflict(
             &path.kind.qualified(),
             &name,
-            &format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", current.revision),
+            &format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                current.revision
+            ),
         ));
     }
     if query.dry_run {
@@ -254,7 +295,11 @@ pub async fn delete(state: &ApiState, path: &ResourcePath, query: &Query, option
         .is_some_and(|f| !f.is_empty());
     let grace = graceful_period(path, &current.object, options);
     if has_finalizers || grace > 0 {
-        if current.object.pointer("/metadata/deletionTimestamp").is_some() {
+        if current
+            .object
+            .pointer("/metadata/deletionTimestamp")
+            .is_some()
+        {
             return Ok(current.object);
         }
         let mut marked = current.object.clone();
@@ -262,10 +307,15 @@ pub async fn delete(state: &ApiState, path: &ResourcePath, query: &Query, option
         if grace > 0 {
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
         }
-        let stored = state.update(path.kind, &key, &marked, current.revision).await?;
+        let stored = state
+            .update(path.kind, &key, &marked, current.revision)
+            .await?;
         return Ok(stored.object);
     }
-    Ok(state.remove(path.kind, &key, &name, Some(current.revision)).await?.object)
+    Ok(state
+        .remove(path.kind, &key, &name, Some(current.revision))
+        .await?
+        .object)
 }
 
 /// The grace period of a deletion: only pods bound to a node wait for it (the node's agent
@@ -274,12 +324,20 @@ fn graceful_period(path: &ResourcePath, object: &Value, options: &DeleteOptions)
     if path.kind.kind != "Pod" || object.pointer("/spec/nodeName").is_none() {
         return 0;
     }
-    if object.pointer("/status/phase").and_then(Value::as_str).is_some_and(|p| p == "Succeeded" || p == "Failed") {
+    if object
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .is_some_and(|p| p == "Succeeded" || p == "Failed")
+    {
         return options.grace_period_seconds.unwrap_or(0).max(0);
     }
     options
         .grace_period_seconds
-        .or_else(|| object.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+        .or_else(|| {
+            object
+                .pointer("/spec/terminationGracePeriodSeconds")
+                .and_then(Value::as_i64)
+        })
         .unwrap_or(30)
         .max(0)
 }
@@ -288,7 +346,11 @@ fn graceful_period(path: &ResourcePath, object: &Value, options: &DeleteOptions)
 async fn delete_namespace_contents(state: &ApiState, namespace: &str) -> ApiResult<()> {
     for kind in crate::kinds::KINDS.iter().filter(|k| k.namespaced) {
         let prefix = kind.key_prefix(Some(namespace));
-        let list = state.store.list(&prefix).await.map_err(super::state::store_error)?;
+        let list = state
+            .store
+            .list(&prefix)
+            .await
+            .map_err(super::state::store_error)?;
         for kv in list.items {
             let name = kv.key.rsplit('/').next().unwrap_or_default().to_string();
             match state.remove(kind, &kv.key, &name, None).await {
@@ -302,14 +364,21 @@ async fn delete_namespace_contents(state: &ApiState, namespace: &str) -> ApiResu
 }
 
 /// `DELETE` of a collection: deletes every matching object; returns them as a list.
-pub async fn delete_collection(state: &ApiState, path: &ResourcePath, query: &Query, options: &DeleteOptions) -> ApiResult<Value> {
+pub async fn delete_collection(
+    state: &ApiState,
+    path: &ResourcePath,
+    query: &Query,
+    options: &DeleteOptions,
+) -> ApiResult<Value> {
     let mut everything = query.clone();
     everything.limit = 0;
     everything.continue_token = None;
     let page = read::page(state, path, &everything).await?;
     let mut deleted = Vec::new();
     for object in page.items {
-        let name = meta::meta_str(&object, "name").unwrap_or_default().to_string();
+        let name = meta::meta_str(&object, "name")
+            .unwrap_or_default()
+            .to_string();
         let namespace = meta::meta_str(&object, "namespace").map(String::from);
         let one = ResourcePath {
             kind: path.kind,

@@ -106,7 +106,11 @@ fn container_defaults(container: &mut Value) {
         .unwrap_or("")
         .to_string();
     set(container, "imagePullPolicy", json!(pull_policy(&image)));
-    set(container, "terminationMessagePath", json!("/dev/termination-log"));
+    set(
+        container,
+        "terminationMessagePath",
+        json!("/dev/termination-log"),
+    );
     set(container, "terminationMessagePolicy", json!("File"));
     set(container, "resources", json!({}));
     if let Some(ports) = container.get_mut("ports").and_then(Value::as_array_mut) {

@@ -37,7 +37,11 @@ pub fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
 /// Sets the server-owned metadata of a new object. `namespace` is the request's.
 pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), ApiError> {
     let meta = metadata(object)?;
-    if meta.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         match meta.get("generateName").and_then(Value::as_str) {
             Some(prefix) if !prefix.is_empty() => {
                 let name = format!("{prefix}{}", random_suffix());
@@ -59,7 +63,10 @@ pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), ApiE
             meta.remove("namespace");
         }
     }
-    meta.insert("uid".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+    meta.insert(
+        "uid".into(),
+        Value::String(uuid::Uuid::new_v4().to_string()),
+    );
     meta.insert("creationTimestamp".into(), Value::String(now()));
     meta.insert("generation".into(), json!(1));
     meta.remove("resourceVersion");
@@ -87,8 +94,15 @@ pub fn on_update(new: &mut Value, old: &Value) -> Result<(), ApiError> {
             None => meta.remove(field),
         };
     }
-    let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(1);
-    let generation = if spec_changed { generation + 1 } else { generation };
+    let generation = old_meta
+        .get("generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let generation = if spec_changed {
+        generation + 1
+    } else {
+        generation
+    };
     meta.insert("generation".into(), json!(generation));
     meta.remove("resourceVersion");
     meta.remove("selfLink");
@@ -107,7 +121,10 @@ fn without_meta_and_status(object: &Value) -> Value {
 /// Sets `metadata.resourceVersion` (the store revision) on an object being returned.
 pub fn set_resource_version(object: &mut Value, revision: u64) {
     if let Ok(meta) = metadata(object) {
-        meta.insert("resourceVersion".into(), Value::String(revision.to_string()));
+        meta.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
     }
 }
 

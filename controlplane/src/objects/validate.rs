@@ -18,9 +18,15 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<FieldCause> {
         .and_then(Value::as_str)
         .unwrap_or("");
     if name.is_empty() {
-        causes.push(required("metadata.name", "name or generateName is required"));
+        causes.push(required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else if let Err(why) = check_name(kind, name) {
-        causes.push(invalid("metadata.name", &format!("Invalid value: {name:?}: {why}")));
+        causes.push(invalid(
+            "metadata.name",
+            &format!("Invalid value: {name:?}: {why}"),
+        ));
     }
     for (field, map) in [("labels", true), ("annotations", false)] {
         if let Some(entries) = object.pointer(&format!("/metadata/{field}")) {
@@ -70,13 +76,17 @@ pub fn check_name(kind: &ResourceKind, name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else if label_only {
-        Err("a lowercase RFC 1123 label must consist of lower case alphanumeric characters \
+        Err(
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters \
              or '-', and must start and end with an alphanumeric character"
-            .into())
+                .into(),
+        )
     } else {
-        Err("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric \
+        Err(
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric \
              characters, '-' or '.', and must start and end with an alphanumeric character"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -139,8 +149,9 @@ fn check_pod_spec(path: &str, spec: &Value, causes: &mut Vec<FieldCause>) {
                 causes.push(FieldCause {
                     kind: "FieldValueNotSupported",
                     field: format!("{at}.lifecycle"),
-                    message: "lifecycle hooks are not supported: wasm containers have no exec or signals"
-                        .into(),
+                    message:
+                        "lifecycle hooks are not supported: wasm containers have no exec or signals"
+                            .into(),
                 });
             }
         }

@@ -31,7 +31,9 @@ impl FieldSelector {
                 if input.trim().is_empty() {
                     continue;
                 }
-                return Err(SelectorError(format!("empty term in field selector {input:?}")));
+                return Err(SelectorError(format!(
+                    "empty term in field selector {input:?}"
+                )));
             }
             let (field, negated, raw_value) = if let Some(i) = find_unescaped(term, "!=") {
                 (&term[..i], true, &term[i + 2..])

@@ -245,7 +245,9 @@ pub(crate) fn validate_key(key: &str) -> Result<(), String> {
     if let Some(prefix) = prefix
         && (prefix.is_empty() || prefix.len() > 253 || !is_dns_subdomain(prefix))
     {
-        return Err(format!("invalid label key {key:?}: prefix must be a DNS subdomain"));
+        return Err(format!(
+            "invalid label key {key:?}: prefix must be a DNS subdomain"
+        ));
     }
     if name.is_empty() || name.len() > 63 || !is_qualified_name(name) {
         return Err(format!(
@@ -272,8 +274,7 @@ fn is_qualified_name(s: &str) -> bool {
     let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     ends_ok(s.chars().next())
         && ends_ok(s.chars().last())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
@@ -332,7 +333,10 @@ mod tests {
     #[test]
     fn conjunctions_and_prefixed_keys() {
         let pod = [("app.kubernetes.io/name", "web"), ("env", "prod")];
-        assert!(matches("app.kubernetes.io/name=web,env in (prod),!canary", &pod));
+        assert!(matches(
+            "app.kubernetes.io/name=web,env in (prod),!canary",
+            &pod
+        ));
         assert!(!matches("app.kubernetes.io/name=web,env=dev", &pod));
         assert!(matches("", &pod));
         assert!(matches("  ", &pod));
@@ -340,7 +344,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_selectors() {
-        for bad in ["=x", "a=b,", "a in ()", "a in (x", "a ~ b", "-a=b", "a=b c", "a in x", "a=-b"] {
+        for bad in [
+            "=x", "a=b,", "a in ()", "a in (x", "a ~ b", "-a=b", "a=b c", "a in x", "a=-b",
+        ] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -13,7 +13,9 @@ const DELETE_FROM_PRIMITIVE_LIST: &str = "$deleteFromPrimitiveList/";
 /// Merges `patch` into `original`.
 pub fn merge(original: &Value, patch: &Value) -> Value {
     match (original, patch) {
-        (Value::Object(original), Value::Object(patch)) => Value::Object(merge_maps(original, patch)),
+        (Value::Object(original), Value::Object(patch)) => {
+            Value::Object(merge_maps(original, patch))
+        }
         (_, patch) => strip_directives(patch),
     }
 }
@@ -37,7 +39,8 @@ fn merge_maps(original: &Map<String, Value>, patch: &Map<String, Value>) -> Map<
     for (key, value) in patch {
         if key.starts_with('$') {
             if let Some(list) = key.strip_prefix(DELETE_FROM_PRIMITIVE_LIST)
-                && let (Some(Value::Array(items)), Some(remove)) = (out.get_mut(list), value.as_array())
+                && let (Some(Value::Array(items)), Some(remove)) =
+                    (out.get_mut(list), value.as_array())
             {
                 items.retain(|item| !remove.contains(item));
             }
@@ -71,7 +74,11 @@ fn merge_maps(original: &Map<String, Value>, patch: &Map<String, Value>) -> Map<
 /// The merge key of a list field, judged by its name and elements.
 fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
         | "imagePullSecrets" => Some("name"),
         "volumeMounts" => Some("mountPath"),
         "volumeDevices" => Some("devicePath"),
@@ -186,7 +193,10 @@ mod tests {
         assert_eq!(out["metadata"]["finalizers"], json!(["x", "y"]));
         assert_eq!(out["spec"]["containers"], json!([{"name": "c"}]));
         assert_eq!(out["spec"]["args"], json!(["3"]));
-        let replaced = merge(&original, &json!({"spec": {"$patch": "replace", "args": []}}));
+        let replaced = merge(
+            &original,
+            &json!({"spec": {"$patch": "replace", "args": []}}),
+        );
         assert_eq!(replaced["spec"], json!({"args": []}));
     }
 }
