@@ -19,14 +19,18 @@ const DURATION: Duration = Duration::from_secs(10);
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = RedbStore::open(&dir.path().join("store.redb"), Config::default()).expect("store");
+    let store = RedbStore::open(dir.path().join("store.redb"), Config::default()).expect("store");
     let token = tokio_util::sync::CancellationToken::new();
     let cache = CachedStore::start(Arc::new(store), CacheConfig::default(), token.clone())
         .await
         .expect("cache");
     let state = ApiState::new(Arc::new(cache));
-    skiff_controlplane::bootstrap::ensure_namespaces(&state).await.expect("namespaces");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    skiff_controlplane::bootstrap::ensure_namespaces(&state)
+        .await
+        .expect("namespaces");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(api::serve(listener, state, std::future::pending()));
 

@@ -3,7 +3,7 @@
 //!
 //! Parts: [`router`] builds the axum router; [`resource`] dispatches resource requests by
 //! verb to [`read`], [`write`], [`patch`], [`watch`] and [`scale`]; [`path`], [`query`] and
-//! [`body`] parse requests; [`admit`] defaults and validates written objects; [`table`]
+//! [`body`] parse requests ([`protobuf`] decodes kubectl's protobuf bodies); [`admit`] defaults and validates written objects; [`table`]
 //! renders kubectl's tables; [`discovery`] and [`openapi`] describe the API; [`error`] is
 //! the `Status` error type; [`state`] holds the store and object access.
 
@@ -14,6 +14,7 @@ pub mod error;
 pub mod openapi;
 pub mod patch;
 pub mod path;
+pub mod protobuf;
 pub mod query;
 pub mod read;
 pub mod resource;

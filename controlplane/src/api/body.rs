@@ -26,6 +26,8 @@ pub enum MediaType {
     StrategicMergePatch,
     /// `application/apply-patch+yaml` (server-side apply).
     ApplyPatch,
+    /// `application/vnd.kubernetes.protobuf`, which kubectl 1.32+ typed clients send.
+    Protobuf,
 }
 
 /// The media type of a request.
@@ -47,6 +49,7 @@ pub fn media_type(headers: &HeaderMap) -> Result<MediaType, ApiError> {
         "application/json-patch+json" => Ok(MediaType::JsonPatch),
         "application/strategic-merge-patch+json" => Ok(MediaType::StrategicMergePatch),
         "application/apply-patch+yaml" => Ok(MediaType::ApplyPatch),
+        super::protobuf::MEDIA_TYPE => Ok(MediaType::Protobuf),
         _ => Err(ApiError::unsupported_media_type(text)),
     }
 }
@@ -74,12 +77,25 @@ pub fn decode(bytes: &[u8], media: MediaType) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the request body is empty"));
     }
     let value: Value = match media {
+        MediaType::Protobuf => super::protobuf::decode(bytes).map_err(protobuf_error)?,
         MediaType::Yaml | MediaType::ApplyPatch => serde_yaml::from_slice(bytes)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?,
         _ => serde_json::from_slice(bytes)
             .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?,
     };
     Ok(value)
+}
+
+/// Unsupported kinds, fields and encodings are 415 (send JSON instead); damaged bodies 400.
+fn protobuf_error(error: super::protobuf::ProtobufError) -> ApiError {
+    use super::protobuf::ProtobufError as E;
+    match error {
+        E::UnsupportedKind { .. }
+        | E::UnsupportedField { .. }
+        | E::ContentEncoding(_)
+        | E::ContentType(_) => ApiError::unsupported_media_type_because(error.to_string()),
+        other => ApiError::bad_request(format!("error decoding protobuf: {other}")),
+    }
 }
 
 /// Decodes a body that must be an object (not a patch list).

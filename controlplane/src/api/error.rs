@@ -154,6 +154,15 @@ impl ApiError {
         )
     }
 
+    /// 415 with a specific reason.
+    pub fn unsupported_media_type_because(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            message,
+        )
+    }
+
     /// 500. The cause is logged here; the client sees only that something failed.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

@@ -36,9 +36,11 @@ pub fn apply(current: &Value, patch: &Value, media: MediaType) -> ApiResult<Valu
             }
             Ok(strategic::merge(current, patch))
         }
-        MediaType::Json | MediaType::Yaml => Err(ApiError::unsupported_media_type(
-            "PATCH needs application/merge-patch+json, application/json-patch+json, \
+        MediaType::Json | MediaType::Yaml | MediaType::Protobuf => {
+            Err(ApiError::unsupported_media_type(
+                "PATCH needs application/merge-patch+json, application/json-patch+json, \
              application/strategic-merge-patch+json or application/apply-patch+yaml",
-        )),
+            ))
+        }
     }
 }

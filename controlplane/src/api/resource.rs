@@ -62,6 +62,12 @@ async fn dispatch(
         .map(String::from);
     let accept = accept.as_deref();
     let sub = target.subresource.as_deref();
+    if sub == Some("status") && body::media_type(headers).ok() == Some(MediaType::Protobuf) {
+        // The protobuf decoder keeps only the parts of status a create may carry.
+        return Err(ApiError::unsupported_media_type_because(
+            "status updates must be sent as JSON (Content-Type: application/json)",
+        ));
+    }
 
     match (method.clone(), target.name.is_some(), sub) {
         (Method::GET, false, None) if query.watch => {
@@ -217,7 +223,10 @@ fn without_sub(target: &ResourcePath) -> ResourcePath {
 
 async fn read_object(headers: &HeaderMap, body: Body) -> ApiResult<Value> {
     let media = body::media_type(headers)?;
-    if !matches!(media, MediaType::Json | MediaType::Yaml) {
+    if !matches!(
+        media,
+        MediaType::Json | MediaType::Yaml | MediaType::Protobuf
+    ) {
         return Err(ApiError::unsupported_media_type(
             headers
                 .get(axum::http::header::CONTENT_TYPE)
