@@ -8,6 +8,7 @@
 //! the `Status` error type; [`state`] holds the store and object access.
 
 pub mod admit;
+pub mod apply;
 pub mod body;
 pub mod discovery;
 pub mod error;
