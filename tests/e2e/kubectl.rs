@@ -110,6 +110,81 @@ fn server_side_apply_creates_and_updates() {
 }
 
 #[test]
+fn server_side_apply_owns_fields_and_reports_conflicts() {
+    let server = Server::start();
+    let file = server.manifest("web.yaml", DEPLOYMENT);
+    let file = file.to_str().expect("utf8");
+    server.ok(&["apply", "--server-side", "-f", file]);
+    let managers = server.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
+    assert_eq!(managers, "kubectl");
+    // Another manager takes spec.replicas...
+    server.ok(&["scale", "deployment/web", "--replicas=3"]);
+    // ...so applying a different value conflicts, naming the owner and the field.
+    let changed = server.manifest(
+        "web5.yaml",
+        &DEPLOYMENT.replace("replicas: 1", "replicas: 5"),
+    );
+    let changed = changed.to_str().expect("utf8");
+    let err = server.fails(&["apply", "--server-side", "-f", changed]);
+    assert!(
+        err.contains("conflict") && err.contains(".spec.replicas"),
+        "{err}"
+    );
+    assert_eq!(
+        server.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+        "3"
+    );
+    server.ok(&["apply", "--server-side", "--force-conflicts", "-f", changed]);
+    assert_eq!(
+        server.ok(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]),
+        "5"
+    );
+    // Dropping a field from the applied config removes it.
+    let labelled = DEPLOYMENT.replace(
+        "  labels: {app: web}\nspec:",
+        "  labels: {app: web, extra: x}\nspec:",
+    );
+    let labelled = server.manifest(
+        "labelled.yaml",
+        &labelled.replace("replicas: 1", "replicas: 5"),
+    );
+    server.ok(&[
+        "apply",
+        "--server-side",
+        "-f",
+        labelled.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        server.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.metadata.labels.extra}"
+        ]),
+        "x"
+    );
+    server.ok(&["apply", "--server-side", "-f", changed]);
+    assert_eq!(
+        server.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.metadata.labels.extra}"
+        ]),
+        ""
+    );
+}
+
+#[test]
 fn create_replace_delete_by_file() {
     let server = Server::start();
     let file = server.manifest("cm.yaml", CONFIGMAP);

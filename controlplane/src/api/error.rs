@@ -83,6 +83,17 @@ impl ApiError {
         )
     }
 
+    /// 409 for server-side apply conflicts, one `FieldManagerConflict` cause per field.
+    pub fn apply_conflict(message: String, causes: Vec<FieldCause>) -> Self {
+        let mut error = Self::new(StatusCode::CONFLICT, "Conflict", message);
+        error.details = Some(json!({
+            "causes": causes.iter().map(|c| json!({
+                "reason": c.kind, "field": c.field, "message": c.message,
+            })).collect::<Vec<_>>(),
+        }));
+        error
+    }
+
     /// 422 with one cause per invalid field.
     pub fn invalid(kind: &str, name: &str, causes: Vec<FieldCause>) -> Self {
         let summary: Vec<String> = causes

@@ -170,29 +170,38 @@ async fn dispatch(
     }
 }
 
-/// Server-side apply: creates the object if it does not exist, else merges the applied
-/// configuration into it.
+/// Server-side apply: merges the applied configuration into the object (creating it if
+/// missing) under field ownership: a field another manager owns and the configuration
+/// changes is a 409 conflict unless `force`; fields the manager dropped are removed.
 async fn apply(
     state: &ApiState,
     target: &ResourcePath,
     query: &Query,
     config: Value,
 ) -> ApiResult<Response> {
-    if query.field_manager.as_deref().is_none_or(str::is_empty) {
+    let Some(manager) = query.field_manager.as_deref().filter(|m| !m.is_empty()) else {
         return Err(ApiError::bad_request(
             "PATCH is missing the required query parameter fieldManager for apply patch",
         ));
-    }
+    };
     let name = target.require_name()?;
+    let now = crate::objects::meta::now();
     match state.read(target.kind, &target.key()?, name).await {
         Ok(_) => Ok(written(
-            write::modify(state, target, query, |current| {
-                let mut current = current.clone();
-                if let Some(meta) = current.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.remove("resourceVersion");
-                }
-                patch::apply(&current, &config, MediaType::ApplyPatch)
-            })
+            write::modify_with(
+                state,
+                target,
+                query,
+                |current| {
+                    let mut current = current.clone();
+                    if let Some(meta) = current.get_mut("metadata").and_then(Value::as_object_mut) {
+                        meta.remove("resourceVersion");
+                    }
+                    super::apply::apply(Some(&current), &config, manager, query.force, &now)
+                        .map_err(apply_error)
+                },
+                false,
+            )
             .await?,
         )),
         Err(e) if e.reason == "NotFound" => {
@@ -202,13 +211,38 @@ async fn apply(
                 name: None,
                 subresource: None,
             };
-            let mut object = config;
-            object["metadata"]["name"] = Value::String(name.to_string());
+            let mut config = config;
+            if config.get("metadata").is_none_or(|m| !m.is_object()) {
+                config["metadata"] = serde_json::json!({});
+            }
+            config["metadata"]["name"] = Value::String(name.to_string());
+            let object = super::apply::apply(None, &config, manager, query.force, &now)
+                .map_err(apply_error)?;
             Ok(written(
-                write::create(state, &collection, query, object).await?,
+                write::create_with(state, &collection, query, object, false).await?,
             ))
         }
         Err(e) => Err(e),
+    }
+}
+
+fn apply_error(error: super::apply::ApplyError) -> ApiError {
+    match error {
+        super::apply::ApplyError::Conflicts(conflicts) => {
+            let message = super::apply::ApplyError::Conflicts(conflicts.clone()).to_string();
+            ApiError::apply_conflict(
+                message,
+                conflicts
+                    .iter()
+                    .map(|c| super::error::FieldCause {
+                        kind: "FieldManagerConflict",
+                        field: c.field.clone(),
+                        message: c.message(),
+                    })
+                    .collect(),
+            )
+        }
+        super::apply::ApplyError::Invalid(message) => ApiError::bad_request(message),
     }
 }
 

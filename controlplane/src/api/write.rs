@@ -2,6 +2,7 @@
 //! graceful deletion of bound pods, finalizers) and deletecollection.
 
 use super::admit::admit;
+use super::apply;
 use super::error::{ApiError, ApiResult};
 use super::path::ResourcePath;
 use super::query::Query;
@@ -43,12 +44,36 @@ async fn require_namespace(state: &ApiState, path: &ResourcePath) -> ApiResult<(
     }
 }
 
-/// `POST` to a collection.
+/// The field manager of a write: the client's `fieldManager`, else a generic one.
+fn manager(query: &Query) -> &str {
+    query
+        .field_manager
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .unwrap_or(DEFAULT_MANAGER)
+}
+
+/// Field manager of writes that name none.
+const DEFAULT_MANAGER: &str = "skiff-api";
+
+/// `POST` to a collection; the writer becomes the manager of every field it set.
 pub async fn create(
     state: &ApiState,
     path: &ResourcePath,
     query: &Query,
+    object: Value,
+) -> ApiResult<Written> {
+    create_with(state, path, query, object, true).await
+}
+
+/// Creates an object; `tracked` records the writer's fields in `managedFields` (false
+/// for server-side apply, which has recorded its own).
+pub async fn create_with(
+    state: &ApiState,
+    path: &ResourcePath,
+    query: &Query,
     mut object: Value,
+    tracked: bool,
 ) -> ApiResult<Written> {
     if path.kind.namespaced && path.namespace.is_none() {
         return Err(ApiError::bad_request(format!(
@@ -59,6 +84,11 @@ pub async fn create(
     }
     meta::on_create(&mut object, path.namespace.as_deref())?;
     let (object, warnings) = admit(path.kind, object, query.field_validation)?;
+    let object = if tracked {
+        apply::record_update(None, &object, manager(query), &meta::now())
+    } else {
+        object
+    };
     require_namespace(state, path).await?;
     let name = meta::meta_str(&object, "name")
         .unwrap_or_default()
@@ -84,7 +114,19 @@ pub async fn modify(
     state: &ApiState,
     path: &ResourcePath,
     query: &Query,
+    change: impl FnMut(&Value) -> ApiResult<Value>,
+) -> ApiResult<Written> {
+    modify_with(state, path, query, change, true).await
+}
+
+/// [`modify`], with `tracked` saying whether to record the writer's changed fields in
+/// `managedFields` (false for server-side apply, which records its own).
+pub async fn modify_with(
+    state: &ApiState,
+    path: &ResourcePath,
+    query: &Query,
     mut change: impl FnMut(&Value) -> ApiResult<Value>,
+    tracked: bool,
 ) -> ApiResult<Written> {
     let name = path.require_name()?.to_string();
     let key = path.key()?;
@@ -109,6 +151,11 @@ pub async fn modify(
         keep_other_half(path, &current.object, &mut next);
         meta::on_update(&mut next, &current.object)?;
         let (next, warnings) = admit(path.kind, next, query.field_validation)?;
+        let next = if tracked {
+            apply::record_update(Some(&current.object), &next, manager(query), &meta::now())
+        } else {
+            next
+        };
         if query.dry_run {
             return Ok(Written {
                 status: StatusCode::OK,
