@@ -73,9 +73,7 @@ async fn dispatch(
         (Method::GET, false, None) if query.watch => {
             watch::watch(state, target, query, accept.map(String::from)).await
         }
-        (Method::GET, false, None) => Ok(read::list(state, &target, &query, accept)
-            .await?
-            .into_response()),
+        (Method::GET, false, None) => read::list(state, &target, &query, accept).await,
         (Method::GET, true, None) if query.watch => {
             watch::watch(state, target, query, accept.map(String::from)).await
         }

@@ -34,7 +34,7 @@ struct Column {
 /// after the first of a watch (kubectl reuses the first event's columns).
 pub fn table(
     kind: &str,
-    objects: &[Value],
+    objects: impl IntoIterator<Item = Value>,
     resource_version: &str,
     continue_token: Option<&str>,
     include_columns: bool,
@@ -49,15 +49,21 @@ pub fn table(
                    "description": "", "priority": c.priority})
         })
         .collect();
+    // One object at a time: each is dropped once its row is built.
     let rows: Vec<Value> = objects
-        .iter()
-        .map(|object| {
+        .into_iter()
+        .map(|mut object| {
+            let cells: Vec<Value> = columns.iter().map(|c| (c.cell)(&object)).collect();
+            let metadata = object
+                .get_mut("metadata")
+                .map(Value::take)
+                .unwrap_or_else(|| json!({}));
             json!({
-                "cells": columns.iter().map(|c| (c.cell)(object)).collect::<Vec<_>>(),
+                "cells": cells,
                 "object": {
                     "kind": "PartialObjectMetadata",
                     "apiVersion": format!("meta.k8s.io/{version}"),
-                    "metadata": object.get("metadata").cloned().unwrap_or(json!({})),
+                    "metadata": metadata,
                 },
             })
         })
@@ -644,7 +650,7 @@ mod tests {
             "status": {"phase": "Running", "containerStatuses": [
                 {"ready": true, "restartCount": 2}, {"ready": false, "restartCount": 1,
                  "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}});
-        let t = table("Pod", &[pod], "7", None, true, "v1");
+        let t = table("Pod", [pod], "7", None, true, "v1");
         let names: Vec<&str> = t["columnDefinitions"]
             .as_array()
             .expect("columns")

@@ -177,7 +177,7 @@ impl Encoder {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                let t = table::table(self.kind, &[object], &rv, None, !self.columns_sent, version);
+                let t = table::table(self.kind, [object], &rv, None, !self.columns_sent, version);
                 self.columns_sent = true;
                 t
             }
