@@ -3,6 +3,10 @@
 //! group commit, watch cache, axum router) on a loopback socket. Prints creates/s and
 //! p50/p99 latency. Run with `cargo bench -p skiff-controlplane --bench api`.
 
+#[path = "support/machine.rs"]
+mod support;
+use support::machine;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -85,18 +89,4 @@ async fn main() {
         latencies[latencies.len() - 1]
     );
     token.cancel();
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown cpu".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }

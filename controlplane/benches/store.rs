@@ -9,6 +9,10 @@
 //! Each create is acknowledged only after its transaction commits with
 //! `Durability::Immediate`, so the figures include fsync.
 
+#[path = "support/machine.rs"]
+mod support;
+use support::machine;
+
 use bytes::Bytes;
 use skiff_controlplane::store::{Config, RedbStore, Store};
 use std::sync::Arc;
@@ -82,18 +86,4 @@ fn report(name: &str, count: usize, samples: Vec<Duration>) {
         percentile(0.99),
         percentile(1.0),
     );
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }

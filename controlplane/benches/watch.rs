@@ -8,6 +8,10 @@
 //! 2. listing (run first) 100,000 pod-like JSON values of about 1 KiB from the cache: latency of a full
 //!    `list`, and the process's resident memory (VmRSS) before and after loading.
 
+#[path = "support/machine.rs"]
+mod support;
+use support::machine;
+
 use bytes::Bytes;
 use skiff_controlplane::cache::{self, CachedStore};
 use skiff_controlplane::store::{self, MemoryStore, RedbStore, Store};
@@ -213,18 +217,4 @@ fn rss() -> u64 {
                 .and_then(|kib| kib.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
 }

@@ -1,0 +1,570 @@
+//! The columns `kubectl get` shows for each kind, and how each cell is read from an
+//! object (ages as Kubernetes' short durations, pod status as kubectl derives it).
+
+use serde_json::{Value, json};
+use std::time::{Duration, SystemTime};
+
+/// One column: its header, type, priority (1 = only with `-o wide`) and cell.
+pub(super) struct Column {
+    pub(super) name: &'static str,
+    pub(super) kind: &'static str,
+    pub(super) priority: u8,
+    pub(super) cell: fn(&Value) -> Value,
+}
+
+/// The columns of `kind`.
+pub(super) fn columns(kind: &str) -> Vec<Column> {
+    let mut out = vec![Column {
+        name: "Name",
+        kind: "string",
+        priority: 0,
+        cell: name,
+    }];
+    match kind {
+        "Pod" => out.extend([
+            Column {
+                name: "Ready",
+                kind: "string",
+                priority: 0,
+                cell: pod_ready,
+            },
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: pod_status,
+            },
+            Column {
+                name: "Restarts",
+                kind: "string",
+                priority: 0,
+                cell: pod_restarts,
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+            Column {
+                name: "IP",
+                kind: "string",
+                priority: 1,
+                cell: |o| text(o, "/status/podIP"),
+            },
+            Column {
+                name: "Node",
+                kind: "string",
+                priority: 1,
+                cell: |o| text(o, "/spec/nodeName"),
+            },
+        ]),
+        "Deployment" => out.extend([
+            Column {
+                name: "Ready",
+                kind: "string",
+                priority: 0,
+                cell: |o| ratio(o, "/status/readyReplicas", "/spec/replicas"),
+            },
+            Column {
+                name: "Up-to-date",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/updatedReplicas"),
+            },
+            Column {
+                name: "Available",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/availableReplicas"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+            Column {
+                name: "Containers",
+                kind: "string",
+                priority: 1,
+                cell: |o| containers(o, "name"),
+            },
+            Column {
+                name: "Images",
+                kind: "string",
+                priority: 1,
+                cell: |o| containers(o, "image"),
+            },
+        ]),
+        "ReplicaSet" => out.extend([
+            Column {
+                name: "Desired",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/spec/replicas"),
+            },
+            Column {
+                name: "Current",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/replicas"),
+            },
+            Column {
+                name: "Ready",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/readyReplicas"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        "Job" => out.extend([
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: job_status,
+            },
+            Column {
+                name: "Completions",
+                kind: "string",
+                priority: 0,
+                cell: |o| ratio(o, "/status/succeeded", "/spec/completions"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        "Service" => out.extend([
+            Column {
+                name: "Type",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/spec/type"),
+            },
+            Column {
+                name: "Cluster-IP",
+                kind: "string",
+                priority: 0,
+                cell: |o| or_none(text(o, "/spec/clusterIP")),
+            },
+            Column {
+                name: "External-IP",
+                kind: "string",
+                priority: 0,
+                cell: external_ip,
+            },
+            Column {
+                name: "Port(s)",
+                kind: "string",
+                priority: 0,
+                cell: service_ports,
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        "Node" => out.extend([
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: node_status,
+            },
+            Column {
+                name: "Roles",
+                kind: "string",
+                priority: 0,
+                cell: |_| json!("<none>"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+            Column {
+                name: "Version",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/status/nodeInfo/kubeletVersion"),
+            },
+        ]),
+        "Namespace" => out.extend([
+            Column {
+                name: "Status",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/status/phase"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        "ConfigMap" => out.extend([
+            Column {
+                name: "Data",
+                kind: "integer",
+                priority: 0,
+                cell: |o| count(o, &["/data", "/binaryData"]),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        "Secret" => out.extend([
+            Column {
+                name: "Type",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/type"),
+            },
+            Column {
+                name: "Data",
+                kind: "integer",
+                priority: 0,
+                cell: |o| count(o, &["/data"]),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        "Event" => {
+            out.clear();
+            out.extend([
+                Column {
+                    name: "Last Seen",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| since(o, "/lastTimestamp"),
+                },
+                Column {
+                    name: "Type",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| text(o, "/type"),
+                },
+                Column {
+                    name: "Reason",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| text(o, "/reason"),
+                },
+                Column {
+                    name: "Object",
+                    kind: "string",
+                    priority: 0,
+                    cell: event_object,
+                },
+                Column {
+                    name: "Message",
+                    kind: "string",
+                    priority: 0,
+                    cell: |o| text(o, "/message"),
+                },
+            ]);
+        }
+        "HorizontalPodAutoscaler" => out.extend([
+            Column {
+                name: "Reference",
+                kind: "string",
+                priority: 0,
+                cell: |o| {
+                    json!(format!(
+                        "{}/{}",
+                        text_str(o, "/spec/scaleTargetRef/kind"),
+                        text_str(o, "/spec/scaleTargetRef/name")
+                    ))
+                },
+            },
+            Column {
+                name: "MinPods",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/spec/minReplicas"),
+            },
+            Column {
+                name: "MaxPods",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/spec/maxReplicas"),
+            },
+            Column {
+                name: "Replicas",
+                kind: "integer",
+                priority: 0,
+                cell: |o| int(o, "/status/currentReplicas"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        "Lease" => out.extend([
+            Column {
+                name: "Holder",
+                kind: "string",
+                priority: 0,
+                cell: |o| text(o, "/spec/holderIdentity"),
+            },
+            Column {
+                name: "Age",
+                kind: "string",
+                priority: 0,
+                cell: age,
+            },
+        ]),
+        _ => out.push(Column {
+            name: "Age",
+            kind: "string",
+            priority: 0,
+            cell: age,
+        }),
+    }
+    out
+}
+
+fn name(o: &Value) -> Value {
+    text(o, "/metadata/name")
+}
+
+fn text(o: &Value, pointer: &str) -> Value {
+    json!(text_str(o, pointer))
+}
+
+fn text_str<'a>(o: &'a Value, pointer: &str) -> &'a str {
+    o.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn or_none(v: Value) -> Value {
+    if v.as_str().is_none_or(str::is_empty) {
+        json!("<none>")
+    } else {
+        v
+    }
+}
+
+fn int(o: &Value, pointer: &str) -> Value {
+    json!(o.pointer(pointer).and_then(Value::as_i64).unwrap_or(0))
+}
+
+fn ratio(o: &Value, have: &str, want: &str) -> Value {
+    let have = o.pointer(have).and_then(Value::as_i64).unwrap_or(0);
+    let want = o.pointer(want).and_then(Value::as_i64).unwrap_or(0);
+    json!(format!("{have}/{want}"))
+}
+
+fn count(o: &Value, pointers: &[&str]) -> Value {
+    let n: usize = pointers
+        .iter()
+        .filter_map(|p| o.pointer(p).and_then(Value::as_object).map(|m| m.len()))
+        .sum();
+    json!(n)
+}
+
+fn containers(o: &Value, field: &str) -> Value {
+    let list: Vec<&str> = o
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get(field).and_then(Value::as_str))
+        .collect();
+    json!(list.join(","))
+}
+
+fn age(o: &Value) -> Value {
+    since(o, "/metadata/creationTimestamp")
+}
+
+fn since(o: &Value, pointer: &str) -> Value {
+    let Some(time) = o
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+    else {
+        return json!("<unknown>");
+    };
+    let elapsed = SystemTime::now().duration_since(time).unwrap_or_default();
+    json!(short_duration(elapsed))
+}
+
+/// Kubernetes' `HumanDuration` style: `45s`, `5m10s`, `3h`, `2d4h`.
+pub fn short_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..120 => format!("{s}s"),
+        120..600 => format!("{}m{}s", s / 60, s % 60),
+        600..10_800 => format!("{}m", s / 60),
+        10_800..172_800 => format!("{}h", s / 3600),
+        172_800..691_200 => format!("{}d{}h", s / 86_400, (s % 86_400) / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+fn pod_ready(o: &Value) -> Value {
+    let statuses = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
+    let total = o
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let ready = statuses
+        .into_iter()
+        .flatten()
+        .filter(|s| s.get("ready").and_then(Value::as_bool) == Some(true))
+        .count();
+    json!(format!("{ready}/{total}"))
+}
+
+fn pod_status(o: &Value) -> Value {
+    if o.pointer("/metadata/deletionTimestamp").is_some() {
+        return json!("Terminating");
+    }
+    if let Some(reason) = o.pointer("/status/reason").and_then(Value::as_str) {
+        return json!(reason);
+    }
+    for status in o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(reason) = status
+            .pointer("/state/waiting/reason")
+            .and_then(Value::as_str)
+        {
+            return json!(reason);
+        }
+        if let Some(reason) = status
+            .pointer("/state/terminated/reason")
+            .and_then(Value::as_str)
+        {
+            return json!(reason);
+        }
+    }
+    json!(
+        o.pointer("/status/phase")
+            .and_then(Value::as_str)
+            .unwrap_or("Pending")
+    )
+}
+
+fn pod_restarts(o: &Value) -> Value {
+    let n: i64 = o
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.get("restartCount").and_then(Value::as_i64))
+        .sum();
+    json!(n.to_string())
+}
+
+fn job_status(o: &Value) -> Value {
+    for condition in o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if condition.get("status").and_then(Value::as_str) == Some("True") {
+            match condition.get("type").and_then(Value::as_str) {
+                Some("Complete") => return json!("Complete"),
+                Some("Failed") => return json!("Failed"),
+                _ => {}
+            }
+        }
+    }
+    json!("Running")
+}
+
+fn node_status(o: &Value) -> Value {
+    let ready = o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))
+        .and_then(|c| c.get("status").and_then(Value::as_str));
+    let mut status = match ready {
+        Some("True") => "Ready".to_string(),
+        Some(_) => "NotReady".to_string(),
+        None => "Unknown".to_string(),
+    };
+    if o.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
+        status.push_str(",SchedulingDisabled");
+    }
+    json!(status)
+}
+
+fn external_ip(o: &Value) -> Value {
+    let ingress: Vec<&str> = o
+        .pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            i.get("ip")
+                .or_else(|| i.get("hostname"))
+                .and_then(Value::as_str)
+        })
+        .collect();
+    if !ingress.is_empty() {
+        return json!(ingress.join(","));
+    }
+    if text_str(o, "/spec/type") == "LoadBalancer" {
+        json!("<pending>")
+    } else {
+        json!("<none>")
+    }
+}
+
+fn service_ports(o: &Value) -> Value {
+    let ports: Vec<String> = o
+        .pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            match p.get("nodePort").and_then(Value::as_i64) {
+                Some(node_port) => format!("{port}:{node_port}/{protocol}"),
+                None => format!("{port}/{protocol}"),
+            }
+        })
+        .collect();
+    or_none(json!(ports.join(",")))
+}
+
+fn event_object(o: &Value) -> Value {
+    json!(format!(
+        "{}/{}",
+        text_str(o, "/involvedObject/kind").to_lowercase(),
+        text_str(o, "/involvedObject/name")
+    ))
+}
