@@ -72,6 +72,11 @@ impl ServerCommand {
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the system namespaces: {}", e.message))?;
 
+        tokio::spawn(skiff_controlplane::grace::expire_graceful_deletions(
+            state.clone(),
+            shutdown_cache.clone(),
+        ));
+
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .with_context(|| format!("cannot listen on {}", self.listen))?;

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod bootstrap;
 pub mod cache;
+pub mod grace;
 pub mod kinds;
 pub mod objects;
 pub mod selector;

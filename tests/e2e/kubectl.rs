@@ -500,6 +500,51 @@ fn bad_input_gets_a_clear_status() {
 }
 
 #[test]
+fn a_bound_pod_terminates_gracefully() {
+    let server = Server::start();
+    let pod = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: bound}
+spec:
+  nodeName: node-a
+  terminationGracePeriodSeconds: 2
+  containers: [{name: app, image: ./app.wasm}]
+";
+    let unbound = pod
+        .replace("bound}", "free}")
+        .replace("  nodeName: node-a\n", "");
+    server.ok(&[
+        "apply",
+        "-f",
+        server.manifest("bound.yaml", pod).to_str().expect("utf8"),
+    ]);
+    server.ok(&[
+        "apply",
+        "-f",
+        server
+            .manifest("free.yaml", &unbound)
+            .to_str()
+            .expect("utf8"),
+    ]);
+    // A pod on no node goes at once; one on a node waits for its node or its grace.
+    server.ok(&["delete", "pod", "free"]);
+    server.ok(&["delete", "pod", "bound", "--wait=false"]);
+    let table = server.ok(&["get", "pods"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("bound") && l.contains("Terminating")),
+        "{table}"
+    );
+    assert!(!table.contains("free"), "{table}");
+    crate::eventually("the grace period to run out", || {
+        let out = server.kubectl(&["get", "pod", "bound"]);
+        (!out.status.success()).then_some(())
+    });
+}
+
+#[test]
 fn data_survives_a_restart() {
     let mut server = Server::start();
     server.ok(&["create", "configmap", "kept", "--from-literal=k=v"]);
