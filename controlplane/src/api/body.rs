@@ -59,14 +59,13 @@ pub async fn read(body: Body) -> Result<bytes::Bytes, ApiError> {
     axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|e| {
-            if std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"))
-                || e.to_string().contains("length limit")
-            {
+            let cause = e.into_inner();
+            if cause.is::<http_body_util::LengthLimitError>() {
                 ApiError::too_large(format!(
                     "the request body is larger than the limit of {MAX_BODY_BYTES} bytes"
                 ))
             } else {
-                ApiError::bad_request(format!("cannot read the request body: {e}"))
+                ApiError::bad_request(format!("cannot read the request body: {cause}"))
             }
         })
 }

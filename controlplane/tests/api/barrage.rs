@@ -203,3 +203,21 @@ async fn random_and_mutated_requests_never_fail_the_server() {
         assert!(object.pointer("/metadata/uid").is_some(), "{}", kv.key);
     }
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let (router, _) = router().await;
+    let mut big = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"}});
+    big["data"] = json!({"blob": "x".repeat(4 << 20)});
+    let (status, reply) = send(
+        &router,
+        Method::POST,
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        serde_json::to_vec(&big).expect("json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let reply = reply.expect("a Status body");
+    assert_eq!(reply["reason"], "RequestEntityTooLarge");
+}
