@@ -95,12 +95,19 @@ pub async fn watch(
                     Some(events.next().await)
                 }
             };
-            let next = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, next).await {
-                    Ok(next) => next,
-                    Err(_) => return,
+            let next = async {
+                match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, next).await.ok(),
+                    None => Some(next.await),
+                }
+            };
+            // A client that went away ends the watch at once, even on a quiet prefix.
+            let next = tokio::select! {
+                () = tx.closed() => return,
+                next = next => match next {
+                    Some(next) => next,
+                    None => return,
                 },
-                None => next.await,
             };
             let line = match next {
                 None => {
