@@ -1,9 +1,10 @@
 //! `skiff`: Kubernetes' model and API, with pods that are WebAssembly sandboxes.
 //!
 //! One binary, one subcommand per file: [`run`] (try a module locally), [`server`] (the
-//! API server). Shared helpers:
+//! API server), [`agent`] (a node). Shared helpers:
 //! [`quantity`] (Kubernetes quantities such as `64Mi`) and [`signal`] (SIGINT/SIGTERM).
 
+mod agent;
 mod quantity;
 mod run;
 mod server;
@@ -27,6 +28,8 @@ enum Command {
     Run(run::RunCommand),
     /// Run the API server (the control plane) on a redb store.
     Server(server::ServerCommand),
+    /// Join this machine to a cluster as a node.
+    Agent(agent::AgentCommand),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +45,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(command) => command.execute(),
         Command::Server(command) => command.execute(),
+        Command::Agent(command) => command.execute(),
     }
 }

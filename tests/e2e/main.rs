@@ -1,6 +1,7 @@
 //! End-to-end tests of the `skiff` binary: real processes, real sockets, real signals.
 //! One binary, a module per area.
 
+mod agent;
 mod cluster;
 mod kubectl;
 mod run;

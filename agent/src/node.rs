@@ -1,0 +1,102 @@
+//! The Node object: registration (created if missing, re-adopted if present) and status
+//! — capacity and allocatable (CPU from the machine's cores, memory from
+//! `/proc/meminfo`, pods from the instance pool), addresses, node info and the Ready
+//! condition with its heartbeat.
+
+use crate::{AgentConfig, Result};
+use k8s_openapi::api::core::v1::Node;
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+/// The kubelet version the node reports: the Kubernetes API level plus Skiff's version.
+pub const KUBELET_VERSION: &str = concat!("v1.33.0-skiff.", env!("CARGO_PKG_VERSION"));
+
+/// Creates the Node if it does not exist, then reports its status.
+pub async fn register(client: &kube::Client, config: &AgentConfig) -> Result<()> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    if nodes.get_opt(&config.name).await?.is_none() {
+        let node: Node = serde_json::from_value(json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": config.name,
+                "labels": {
+                    "kubernetes.io/hostname": config.name,
+                    "kubernetes.io/os": "wasi",
+                    "kubernetes.io/arch": "wasm32",
+                    "type": "skiff",
+                },
+            },
+        }))
+        .expect("a static Node shape");
+        match nodes.create(&PostParams::default(), &node).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 409 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    report_status(client, config).await
+}
+
+/// Writes the node's status: capacity, addresses, info, and a fresh Ready heartbeat.
+pub async fn report_status(client: &kube::Client, config: &AgentConfig) -> Result<()> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    nodes
+        .patch_status(
+            &config.name,
+            &PatchParams::default(),
+            &Patch::Merge(status(config)),
+        )
+        .await?;
+    Ok(())
+}
+
+fn status(config: &AgentConfig) -> Value {
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let memory = memory_kib().map_or_else(|| "0".to_string(), |kib| format!("{kib}Ki"));
+    let capacity =
+        json!({"cpu": cpus.to_string(), "memory": memory, "pods": config.max_pods.to_string()});
+    json!({"status": {
+        "capacity": capacity,
+        "allocatable": capacity,
+        "addresses": [
+            {"type": "InternalIP", "address": config.listen.ip().to_string()},
+            {"type": "Hostname", "address": config.name},
+        ],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": config.listen.port()}},
+        "nodeInfo": {
+            "kubeletVersion": KUBELET_VERSION,
+            "kubeProxyVersion": "",
+            "operatingSystem": "wasi",
+            "architecture": "wasm32",
+            "containerRuntimeVersion": "wasmtime://48",
+            "kernelVersion": "",
+            "osImage": "Skiff",
+            "machineID": "",
+            "systemUUID": "",
+            "bootID": "",
+        },
+        "conditions": [{
+            "type": "Ready",
+            "status": "True",
+            "reason": "KubeletReady",
+            "message": "skiff agent is posting ready status",
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+        }],
+    }})
+}
+
+/// Total memory of the machine, from `/proc/meminfo`.
+fn memory_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
