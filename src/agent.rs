@@ -35,16 +35,7 @@ pub struct AgentCommand {
 impl AgentCommand {
     /// Runs the agent until SIGINT or SIGTERM.
     pub fn execute(self) -> ExitCode {
-        let result = tokio::runtime::Runtime::new()
-            .context("cannot start the async runtime")
-            .and_then(|rt| rt.block_on(self.run()));
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("skiff: {e:#}");
-                ExitCode::FAILURE
-            }
-        }
+        crate::block_on(self.run())
     }
 
     async fn run(self) -> anyhow::Result<()> {

@@ -48,3 +48,18 @@ fn main() -> ExitCode {
         Command::Agent(command) => command.execute(),
     }
 }
+
+/// Runs a long-lived subcommand on a fresh tokio runtime; an error is printed as one
+/// `skiff: ...` line and exits 1.
+fn block_on(run: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let result = tokio::runtime::Runtime::new()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+        .and_then(|rt| rt.block_on(run));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("skiff: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
