@@ -1,11 +1,9 @@
 //! `skiff`: Kubernetes' model and API, with pods that are WebAssembly sandboxes.
 //!
 //! One binary, one subcommand per file: [`run`] (try a module locally), [`server`] (the
-//! API server), [`agent`] (a node). Shared helpers:
-//! [`quantity`] (Kubernetes quantities such as `64Mi`) and [`signal`] (SIGINT/SIGTERM).
+//! API server), [`agent`] (a node). Shared helper: [`signal`] (SIGINT/SIGTERM).
 
 mod agent;
-mod quantity;
 mod run;
 mod server;
 mod signal;

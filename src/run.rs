@@ -4,9 +4,9 @@
 //! Exit status: the guest's own exit code when it exits; otherwise one of the
 //! `EXIT_*` constants below, with one line on stderr naming the cause.
 
-use crate::quantity::ByteQuantity;
 use crate::signal::{ShutdownSignals, Signal};
 use clap::Args;
+use skiff_agent::quantity::ByteQuantity;
 use skiff_runtime::{
     CommandSpec, HttpConfig, Limits, ModuleKind, Outcome, Output, Preopen, Runtime, RuntimeConfig,
 };

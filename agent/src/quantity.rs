@@ -1,5 +1,6 @@
-//! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5Gi`, `129e6`) as byte counts,
-//! for flags such as `--memory`.
+//! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5Gi`, `129e6`): as byte counts
+//! ([`ByteQuantity`], for `resources.limits.memory` and flags such as `--memory`) and as CPU
+//! millicores ([`millicores`]).
 
 use std::fmt;
 
@@ -35,6 +36,34 @@ impl std::str::FromStr for ByteQuantity {
     type Err = QuantityError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let (numerator, denominator) = parse(input)?;
+        let bytes = u64::try_from(numerator.div_ceil(denominator)).map_err(|_| QuantityError {
+            input: input.to_string(),
+            reason: "too large",
+        })?;
+        Ok(Self {
+            text: input.trim().to_string(),
+            bytes,
+        })
+    }
+}
+
+/// A CPU quantity (`500m`, `2`, `0.25`) in millicores, rounded up.
+pub fn millicores(input: &str) -> Result<u64, QuantityError> {
+    let (numerator, denominator) = parse(input)?;
+    numerator
+        .checked_mul(1000)
+        .map(|n| n.div_ceil(denominator))
+        .and_then(|m| u64::try_from(m).ok())
+        .ok_or_else(|| QuantityError {
+            input: input.to_string(),
+            reason: "too large",
+        })
+}
+
+/// The exact value of a quantity as numerator / denominator.
+fn parse(input: &str) -> Result<(u128, u128), QuantityError> {
+    {
         let err = |reason| QuantityError {
             input: input.to_string(),
             reason,
@@ -87,13 +116,7 @@ impl std::str::FromStr for ByteQuantity {
             .parse()
             .map_err(|_| err("malformed number"))?;
         let numerator = digits.checked_mul(num).ok_or_else(|| err("too large"))?;
-        let denominator = scale * den;
-        let bytes = numerator.div_ceil(denominator);
-        let bytes = u64::try_from(bytes).map_err(|_| err("too large"))?;
-        Ok(Self {
-            text: text.to_string(),
-            bytes,
-        })
+        Ok((numerator, scale * den))
     }
 }
 
@@ -130,6 +153,15 @@ mod tests {
         ] {
             assert!(bad.parse::<ByteQuantity>().is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn cpu_in_millicores() {
+        assert_eq!(millicores("500m").expect("500m"), 500);
+        assert_eq!(millicores("2").expect("2"), 2000);
+        assert_eq!(millicores("0.25").expect("0.25"), 250);
+        assert_eq!(millicores("1.5").expect("1.5"), 1500);
+        assert!(millicores("1Q").is_err());
     }
 
     #[test]
