@@ -1,0 +1,918 @@
+//! A container's environment, built as the kubelet builds it (`makeEnvironmentVariables`).
+//!
+//! Parts: [`resolve`] (`envFrom` first, then `env` in order: plain values with `$(VAR)`
+//! expansion, `valueFrom` config map and secret keys, pod fields and container resources),
+//! [`expand`] (Kubernetes' `$(VAR)` expansion, also used for `command` and `args`),
+//! [`ConfigError`] (why an environment cannot be built), and a small resource-quantity
+//! reader for `resourceFieldRef`.
+//!
+//! Pods have no IP of their own in Skiff: `status.podIP` is the host's IP.
+
+use crate::sources::{Sources, secret_entries};
+use k8s_openapi::api::core::v1::{
+    Container, EnvFromSource, ObjectFieldSelector, Pod, ResourceFieldSelector,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use std::collections::HashMap;
+
+/// Why a container's environment cannot be built. Messages follow the kubelet's.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A non-optional ConfigMap does not exist.
+    #[error("configmap {0:?} not found")]
+    ConfigMapNotFound(String),
+    /// A non-optional Secret does not exist.
+    #[error("secret {0:?} not found")]
+    SecretNotFound(String),
+    /// A non-optional key is missing from a ConfigMap.
+    #[error("couldn't find key {key} in ConfigMap {namespace}/{name}")]
+    ConfigMapKeyNotFound {
+        /// The pod's namespace.
+        namespace: String,
+        /// The ConfigMap.
+        name: String,
+        /// The missing key.
+        key: String,
+    },
+    /// A non-optional key is missing from a Secret.
+    #[error("couldn't find key {key} in Secret {namespace}/{name}")]
+    SecretKeyNotFound {
+        /// The pod's namespace.
+        namespace: String,
+        /// The Secret.
+        name: String,
+        /// The missing key.
+        key: String,
+    },
+    /// A `fieldRef` names a field the downward API does not offer.
+    #[error("unsupported fieldPath: {0}")]
+    UnsupportedFieldPath(String),
+    /// A `fieldRef` names an API version other than `v1`.
+    #[error("unsupported pod version: {0}")]
+    UnsupportedApiVersion(String),
+    /// A `resourceFieldRef` names a resource other than cpu, memory or ephemeral-storage.
+    #[error("unsupported container resource: {0}")]
+    UnsupportedResource(String),
+    /// A `resourceFieldRef` names a container the pod does not have.
+    #[error("resourceFieldRef names container {0:?}, which the pod does not have")]
+    ContainerNotFound(String),
+    /// A resource quantity (a limit, a request or a divisor) cannot be read.
+    #[error("invalid quantity {0:?}")]
+    InvalidQuantity(String),
+}
+
+/// Builds `container`'s environment, in order: `envFrom` sources (each source's keys in
+/// sorted order, invalid variable names skipped), then `env` entries. A later definition
+/// of a name replaces the value but keeps the position where the name first appeared.
+pub fn resolve(
+    pod: &Pod,
+    container: &Container,
+    sources: &Sources,
+    host_ip: &str,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let mut env = Env::default();
+    for from in container.env_from.iter().flatten() {
+        env_from(from, namespace, sources, &mut env)?;
+    }
+    for var in container.env.iter().flatten() {
+        let value = match (&var.value, &var.value_from) {
+            // As in the kubelet, a non-empty `value` wins over `valueFrom`.
+            (Some(value), _) if !value.is_empty() => expand(value, &env.vars),
+            (_, Some(from)) => {
+                let value = if let Some(field) = &from.field_ref {
+                    Some(field_value(field, pod, host_ip)?)
+                } else if let Some(resource) = &from.resource_field_ref {
+                    Some(resource_value(resource, pod, container)?)
+                } else if let Some(selector) = &from.config_map_key_ref {
+                    config_map_key(selector, namespace, sources)?
+                } else if let Some(selector) = &from.secret_key_ref {
+                    secret_key(selector, namespace, sources)?
+                } else {
+                    Some(String::new())
+                };
+                // `None`: an optional source or key is missing, so the variable is unset.
+                let Some(value) = value else { continue };
+                value
+            }
+            _ => String::new(),
+        };
+        env.set(var.name.clone(), value);
+    }
+    Ok(env.vars)
+}
+
+/// Kubernetes' `$(VAR)` expansion: `$(NAME)` becomes NAME's value in `env` (the last
+/// definition wins), `$$` becomes `$`, and a reference to an unknown name or an unclosed
+/// `$(` is left as written.
+pub fn expand(text: &str, env: &[(String, String)]) -> String {
+    let lookup = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    // `checkpoint..cursor` is input not yet copied. Only ASCII bytes are matched, so every
+    // slice boundary below is a character boundary.
+    let (mut checkpoint, mut cursor) = (0, 0);
+    while cursor < bytes.len() {
+        if bytes[cursor] != b'$' || cursor + 1 == bytes.len() {
+            cursor += 1;
+            continue;
+        }
+        out.push_str(&text[checkpoint..cursor]);
+        match bytes[cursor + 1] {
+            b'$' => {
+                out.push('$');
+                cursor += 2;
+            }
+            b'(' => match text[cursor + 2..].find(')') {
+                Some(len) => {
+                    let name = &text[cursor + 2..cursor + 2 + len];
+                    match lookup(name) {
+                        Some(value) => out.push_str(value),
+                        None => out.push_str(&text[cursor..cursor + 3 + len]),
+                    }
+                    cursor += 3 + len;
+                }
+                None => {
+                    out.push_str("$(");
+                    cursor += 2;
+                }
+            },
+            // A `$` that starts nothing: kept, and the next character is read as plain text.
+            _ => {
+                out.push('$');
+                cursor += 1;
+            }
+        }
+        checkpoint = cursor;
+    }
+    out.push_str(&text[checkpoint..]);
+    out
+}
+
+/// Variables in first-definition order, with an index for replacing values in place.
+#[derive(Default)]
+struct Env {
+    vars: Vec<(String, String)>,
+    index: HashMap<String, usize>,
+}
+
+impl Env {
+    fn set(&mut self, name: String, value: String) {
+        match self.index.get(&name) {
+            Some(&i) => self.vars[i].1 = value,
+            None => {
+                self.index.insert(name.clone(), self.vars.len());
+                self.vars.push((name, value));
+            }
+        }
+    }
+}
+
+fn env_from(
+    from: &EnvFromSource,
+    namespace: &str,
+    sources: &Sources,
+    env: &mut Env,
+) -> Result<(), ConfigError> {
+    let prefix = from.prefix.as_deref().unwrap_or("");
+    let mut add = |key: &str, value: String| {
+        let name = format!("{prefix}{key}");
+        if is_env_var_name(&name) {
+            env.set(name, value);
+        } else {
+            tracing::debug!(%name, "envFrom key skipped: not a valid environment variable name");
+        }
+    };
+    if let Some(source) = &from.config_map_ref {
+        match sources.config_map(namespace, &source.name) {
+            Some(cm) => {
+                for (key, value) in cm.data.iter().flatten() {
+                    add(key, value.clone());
+                }
+            }
+            None if source.optional == Some(true) => {}
+            None => return Err(ConfigError::ConfigMapNotFound(source.name.clone())),
+        }
+    }
+    if let Some(source) = &from.secret_ref {
+        match sources.secret(namespace, &source.name) {
+            Some(secret) => {
+                for (key, value) in secret_entries(&secret) {
+                    add(key, String::from_utf8_lossy(value).into_owned());
+                }
+            }
+            None if source.optional == Some(true) => {}
+            None => return Err(ConfigError::SecretNotFound(source.name.clone())),
+        }
+    }
+    Ok(())
+}
+
+/// Kubernetes' `IsEnvVarName`: `[-._a-zA-Z][-._a-zA-Z0-9]*`, and not `.`, `..` or `..*`.
+fn is_env_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_');
+    chars
+        .next()
+        .is_some_and(|c| valid_char(c) && !c.is_ascii_digit())
+        && chars.all(valid_char)
+        && name != "."
+        && !name.starts_with("..")
+}
+
+fn config_map_key(
+    selector: &k8s_openapi::api::core::v1::ConfigMapKeySelector,
+    namespace: &str,
+    sources: &Sources,
+) -> Result<Option<String>, ConfigError> {
+    let optional = selector.optional == Some(true);
+    let Some(cm) = sources.config_map(namespace, &selector.name) else {
+        return match optional {
+            true => Ok(None),
+            false => Err(ConfigError::ConfigMapNotFound(selector.name.clone())),
+        };
+    };
+    match cm.data.as_ref().and_then(|d| d.get(&selector.key)) {
+        Some(value) => Ok(Some(value.clone())),
+        None if optional => Ok(None),
+        None => Err(ConfigError::ConfigMapKeyNotFound {
+            namespace: namespace.to_owned(),
+            name: selector.name.clone(),
+            key: selector.key.clone(),
+        }),
+    }
+}
+
+fn secret_key(
+    selector: &k8s_openapi::api::core::v1::SecretKeySelector,
+    namespace: &str,
+    sources: &Sources,
+) -> Result<Option<String>, ConfigError> {
+    let optional = selector.optional == Some(true);
+    let Some(secret) = sources.secret(namespace, &selector.name) else {
+        return match optional {
+            true => Ok(None),
+            false => Err(ConfigError::SecretNotFound(selector.name.clone())),
+        };
+    };
+    match secret_entries(&secret).get(selector.key.as_str()) {
+        Some(value) => Ok(Some(String::from_utf8_lossy(value).into_owned())),
+        None if optional => Ok(None),
+        None => Err(ConfigError::SecretKeyNotFound {
+            namespace: namespace.to_owned(),
+            name: selector.name.clone(),
+            key: selector.key.clone(),
+        }),
+    }
+}
+
+/// The downward API's pod fields, as the kubelet offers them to `env`.
+fn field_value(
+    field: &ObjectFieldSelector,
+    pod: &Pod,
+    host_ip: &str,
+) -> Result<String, ConfigError> {
+    if let Some(version) = field.api_version.as_deref().filter(|v| *v != "v1") {
+        return Err(ConfigError::UnsupportedApiVersion(version.to_owned()));
+    }
+    let path = field.field_path.as_str();
+    let meta = &pod.metadata;
+    let spec = pod.spec.as_ref();
+    let value = match path {
+        "metadata.name" => meta.name.clone(),
+        "metadata.namespace" => meta.namespace.clone(),
+        "metadata.uid" => meta.uid.clone(),
+        "spec.nodeName" => spec.and_then(|s| s.node_name.clone()),
+        "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()),
+        "status.hostIP" | "status.hostIPs" | "status.podIP" | "status.podIPs" => {
+            Some(host_ip.to_owned())
+        }
+        _ => {
+            let (map, key) = match subscript(path) {
+                Some(("metadata.labels", key)) => (&meta.labels, key),
+                Some(("metadata.annotations", key)) => (&meta.annotations, key),
+                _ => return Err(ConfigError::UnsupportedFieldPath(path.to_owned())),
+            };
+            map.as_ref().and_then(|m| m.get(key)).cloned()
+        }
+    };
+    Ok(value.unwrap_or_default())
+}
+
+/// Splits `path['key']` into `path` and `key`.
+fn subscript(path: &str) -> Option<(&str, &str)> {
+    let (path, key) = path.strip_suffix("']")?.split_once("['")?;
+    (!path.is_empty()).then_some((path, key))
+}
+
+/// A container's limit or request, divided by the divisor (default 1) and rounded up, as
+/// the kubelet computes it. An unset request falls back to the limit (as API defaulting
+/// does); an unset limit reads as 0 (the kubelet would use node allocatable).
+fn resource_value(
+    selector: &ResourceFieldSelector,
+    pod: &Pod,
+    container: &Container,
+) -> Result<String, ConfigError> {
+    let container = match selector.container_name.as_deref() {
+        None | Some("") => container,
+        Some(name) => pod
+            .spec
+            .iter()
+            .flat_map(|s| {
+                s.containers
+                    .iter()
+                    .chain(s.init_containers.iter().flatten())
+            })
+            .find(|c| c.name == name)
+            .ok_or_else(|| ConfigError::ContainerNotFound(name.to_owned()))?,
+    };
+    let unsupported = || ConfigError::UnsupportedResource(selector.resource.clone());
+    let (set, resource) = selector.resource.split_once('.').ok_or_else(unsupported)?;
+    let milli = match resource {
+        "cpu" => true,
+        "memory" | "ephemeral-storage" => false,
+        _ => return Err(unsupported()),
+    };
+    let resources = container.resources.as_ref();
+    let limit = resources.and_then(|r| r.limits.as_ref()?.get(resource));
+    let quantity = match set {
+        "limits" => limit,
+        "requests" => resources
+            .and_then(|r| r.requests.as_ref()?.get(resource))
+            .or(limit),
+        _ => return Err(unsupported()),
+    };
+    // The kubelet works in millis for CPU, in units otherwise, rounding each up first.
+    let scale = if milli { 1000 } else { 1 };
+    let read = |q: &Quantity| -> Result<(bool, i128), ConfigError> {
+        let invalid = || ConfigError::InvalidQuantity(q.0.clone());
+        let amount = parse_quantity(q)?;
+        Ok((
+            amount.is_zero(),
+            amount.scaled_ceil(scale).ok_or_else(invalid)?,
+        ))
+    };
+    let value = quantity.map(read).transpose()?.map_or(0, |(_, v)| v);
+    let divisor = match selector.divisor.as_ref().map(read).transpose()? {
+        // A zero divisor means "unset" to the kubelet.
+        None | Some((true, _)) => scale,
+        Some((false, d)) if d > 0 => d,
+        Some(_) => {
+            let divisor = selector.divisor.as_ref().map(|q| q.0.clone());
+            return Err(ConfigError::InvalidQuantity(divisor.unwrap_or_default()));
+        }
+    };
+    Ok(ceil_div(value, divisor).to_string())
+}
+
+/// A resource quantity: `mantissa × 10^exp10 × 1024^exp1024`, exactly.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Amount {
+    mantissa: i128,
+    exp10: i32,
+    exp1024: u32,
+}
+
+impl Amount {
+    fn is_zero(&self) -> bool {
+        self.mantissa == 0
+    }
+
+    /// `ceil(self × scale)`, or `None` on overflow.
+    fn scaled_ceil(&self, scale: i128) -> Option<i128> {
+        let mut n = self.mantissa.checked_mul(scale)?;
+        n = n.checked_mul(1024i128.checked_pow(self.exp1024)?)?;
+        if self.exp10 >= 0 {
+            n.checked_mul(10i128.checked_pow(self.exp10.unsigned_abs())?)
+        } else {
+            Some(ceil_div(n, 10i128.checked_pow(self.exp10.unsigned_abs())?))
+        }
+    }
+}
+
+fn ceil_div(n: i128, d: i128) -> i128 {
+    let q = n / d;
+    if n % d != 0 && (n > 0) == (d > 0) {
+        q + 1
+    } else {
+        q
+    }
+}
+
+/// Reads a Kubernetes quantity: a signed decimal number, then a binary suffix (`Ki`..`Ei`),
+/// a decimal suffix (`n`, `u`, `m`, ``, `k`, `M`..`E`) or an exponent (`e3`, `E-2`).
+fn parse_quantity(quantity: &Quantity) -> Result<Amount, ConfigError> {
+    let invalid = || ConfigError::InvalidQuantity(quantity.0.clone());
+    let text = quantity.0.trim();
+    let (negative, text) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let number_len = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_len);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
+        return Err(invalid());
+    }
+    let mut mantissa: i128 = 0;
+    for digit in whole.bytes().chain(fraction.bytes()) {
+        mantissa = mantissa
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(i128::from(digit - b'0')))
+            .ok_or_else(invalid)?;
+    }
+    let fraction_len = i32::try_from(fraction.len()).map_err(|_| invalid())?;
+    let (exp10, exp1024) = match suffix {
+        "Ki" => (0, 1),
+        "Mi" => (0, 2),
+        "Gi" => (0, 3),
+        "Ti" => (0, 4),
+        "Pi" => (0, 5),
+        "Ei" => (0, 6),
+        "n" => (-9, 0),
+        "u" => (-6, 0),
+        "m" => (-3, 0),
+        "" => (0, 0),
+        "k" => (3, 0),
+        "M" => (6, 0),
+        "G" => (9, 0),
+        "T" => (12, 0),
+        "P" => (15, 0),
+        "E" => (18, 0),
+        _ => {
+            let exponent = suffix
+                .strip_prefix(['e', 'E'])
+                .and_then(|e| e.parse::<i32>().ok())
+                .filter(|e| e.abs() <= 100)
+                .ok_or_else(invalid)?;
+            (exponent, 0)
+        }
+    };
+    Ok(Amount {
+        mantissa: if negative { -mantissa } else { mantissa },
+        exp10: exp10 - fraction_len,
+        exp1024,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::core::v1::{
+        ConfigMap, ConfigMapEnvSource, ConfigMapKeySelector, EnvVar, EnvVarSource, PodSpec,
+        ResourceRequirements, Secret, SecretEnvSource, SecretKeySelector,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::collections::BTreeMap;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn config_map(name: &str, data: &[(&str, &str)]) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                namespace: Some("ns".into()),
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            data: Some(pairs(data).into_iter().collect()),
+            ..ConfigMap::default()
+        }
+    }
+
+    fn secret(name: &str, data: &[(&str, &[u8])]) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                namespace: Some("ns".into()),
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.to_vec())))
+                    .collect(),
+            ),
+            ..Secret::default()
+        }
+    }
+
+    fn pod() -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                namespace: Some("ns".into()),
+                name: Some("web-1".into()),
+                uid: Some("u-1".into()),
+                labels: Some(BTreeMap::from([("app".into(), "web".into())])),
+                annotations: Some(BTreeMap::from([("team".into(), "blue".into())])),
+                ..ObjectMeta::default()
+            },
+            spec: Some(PodSpec {
+                node_name: Some("node-a".into()),
+                service_account_name: Some("sa".into()),
+                ..PodSpec::default()
+            }),
+            ..Pod::default()
+        }
+    }
+
+    fn value(name: &str, value: &str) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: Some(value.into()),
+            value_from: None,
+        }
+    }
+
+    fn from(name: &str, source: EnvVarSource) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: None,
+            value_from: Some(source),
+        }
+    }
+
+    fn field(name: &str, path: &str) -> EnvVar {
+        from(
+            name,
+            EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    api_version: Some("v1".into()),
+                    field_path: path.into(),
+                }),
+                ..EnvVarSource::default()
+            },
+        )
+    }
+
+    fn cm_key(name: &str, cm: &str, key: &str, optional: bool) -> EnvVar {
+        from(
+            name,
+            EnvVarSource {
+                config_map_key_ref: Some(ConfigMapKeySelector {
+                    name: cm.into(),
+                    key: key.into(),
+                    optional: Some(optional),
+                }),
+                ..EnvVarSource::default()
+            },
+        )
+    }
+
+    fn secret_key_var(name: &str, secret: &str, key: &str, optional: bool) -> EnvVar {
+        from(
+            name,
+            EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret.into(),
+                    key: key.into(),
+                    optional: Some(optional),
+                }),
+                ..EnvVarSource::default()
+            },
+        )
+    }
+
+    fn container(env: Vec<EnvVar>, env_from: Vec<EnvFromSource>) -> Container {
+        Container {
+            name: "main".into(),
+            env: Some(env),
+            env_from: Some(env_from),
+            ..Container::default()
+        }
+    }
+
+    fn run(container: &Container, sources: &Sources) -> Result<Vec<(String, String)>, ConfigError> {
+        resolve(&pod(), container, sources, "10.0.0.5")
+    }
+
+    fn no_sources() -> Sources {
+        Sources::from_objects(vec![], vec![])
+    }
+
+    #[test]
+    fn expand_follows_kubernetes_rules() {
+        let env = pairs(&[("A", "a"), ("B", "b"), ("A", "last")]);
+        assert_eq!(expand("$(A)-$(B)", &env), "last-b");
+        assert_eq!(expand("$$(A)", &env), "$(A)");
+        assert_eq!(expand("$$$(B)", &env), "$b");
+        assert_eq!(expand("$(MISSING) $(B)", &env), "$(MISSING) b");
+        assert_eq!(expand("$(B", &env), "$(B");
+        assert_eq!(expand("cost: $5 $", &env), "cost: $5 $");
+        assert_eq!(expand("é$(B)é$", &env), "ébé$");
+        assert_eq!(expand("$()", &env), "$()");
+    }
+
+    #[test]
+    fn values_expand_against_variables_defined_so_far() {
+        let c = container(
+            vec![
+                value("LATER", "$(FIRST)"),
+                value("FIRST", "one"),
+                value("BOTH", "$(FIRST)+$(LATER)"),
+            ],
+            vec![],
+        );
+        let env = run(&c, &no_sources()).expect("env");
+        assert_eq!(
+            env,
+            pairs(&[
+                ("LATER", "$(FIRST)"),
+                ("FIRST", "one"),
+                ("BOTH", "one+$(FIRST)")
+            ])
+        );
+    }
+
+    #[test]
+    fn later_duplicates_override_but_keep_first_position() {
+        let c = container(
+            vec![value("A", "1"), value("B", "2"), value("A", "3")],
+            vec![],
+        );
+        assert_eq!(
+            run(&c, &no_sources()).expect("env"),
+            pairs(&[("A", "3"), ("B", "2")])
+        );
+    }
+
+    #[test]
+    fn env_from_comes_first_with_prefix_and_skips_invalid_names() {
+        let sources = Sources::from_objects(
+            vec![config_map(
+                "cfg",
+                &[
+                    ("MODE", "fast"),
+                    ("1BAD", "x"),
+                    ("with space", "y"),
+                    ("..x", "z"),
+                ],
+            )],
+            vec![secret(
+                "creds",
+                &[("TOKEN", b"t0k"), ("BIN", &[0x66, 0xff])],
+            )],
+        );
+        let c = container(
+            vec![
+                value("MODE", "$(MODE)-override"),
+                value("USE", "$(S_TOKEN)"),
+            ],
+            vec![
+                EnvFromSource {
+                    config_map_ref: Some(ConfigMapEnvSource {
+                        name: "cfg".into(),
+                        optional: None,
+                    }),
+                    ..EnvFromSource::default()
+                },
+                EnvFromSource {
+                    prefix: Some("S_".into()),
+                    secret_ref: Some(SecretEnvSource {
+                        name: "creds".into(),
+                        optional: None,
+                    }),
+                    ..EnvFromSource::default()
+                },
+            ],
+        );
+        let env = run(&c, &sources).expect("env");
+        assert_eq!(
+            env,
+            pairs(&[
+                ("MODE", "fast-override"),
+                ("S_BIN", "f\u{fffd}"),
+                ("S_TOKEN", "t0k"),
+                ("USE", "t0k"),
+            ])
+        );
+    }
+
+    #[test]
+    fn env_from_missing_source_fails_unless_optional() {
+        let source = |optional| EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: "absent".into(),
+                optional,
+            }),
+            ..EnvFromSource::default()
+        };
+        let err =
+            run(&container(vec![], vec![source(None)]), &no_sources()).expect_err("must fail");
+        assert_eq!(err.to_string(), r#"configmap "absent" not found"#);
+        let env = run(&container(vec![], vec![source(Some(true))]), &no_sources());
+        assert!(env.expect("optional").is_empty());
+        let secret_source = EnvFromSource {
+            secret_ref: Some(SecretEnvSource {
+                name: "s".into(),
+                optional: Some(false),
+            }),
+            ..EnvFromSource::default()
+        };
+        let err =
+            run(&container(vec![], vec![secret_source]), &no_sources()).expect_err("must fail");
+        assert_eq!(err.to_string(), r#"secret "s" not found"#);
+    }
+
+    #[test]
+    fn config_map_key_ref_resolves_or_fails_or_is_unset_when_optional() {
+        let sources = Sources::from_objects(vec![config_map("cfg", &[("k", "v")])], vec![]);
+        let env = run(
+            &container(vec![cm_key("A", "cfg", "k", false)], vec![]),
+            &sources,
+        );
+        assert_eq!(env.expect("env"), pairs(&[("A", "v")]));
+
+        let err = run(
+            &container(vec![cm_key("A", "cfg", "nope", false)], vec![]),
+            &sources,
+        );
+        assert_eq!(
+            err.expect_err("must fail").to_string(),
+            "couldn't find key nope in ConfigMap ns/cfg"
+        );
+        let err = run(
+            &container(vec![cm_key("A", "x", "k", false)], vec![]),
+            &sources,
+        );
+        assert_eq!(
+            err.expect_err("must fail").to_string(),
+            r#"configmap "x" not found"#
+        );
+
+        let c = container(
+            vec![
+                value("A", "kept"),
+                cm_key("A", "cfg", "nope", true),
+                cm_key("B", "x", "k", true),
+            ],
+            vec![],
+        );
+        assert_eq!(run(&c, &sources).expect("env"), pairs(&[("A", "kept")]));
+    }
+
+    #[test]
+    fn secret_key_ref_resolves_lossily_or_fails_or_is_unset_when_optional() {
+        let sources = Sources::from_objects(vec![], vec![secret("s", &[("k", &[b'a', 0xc3])])]);
+        let env = run(
+            &container(vec![secret_key_var("A", "s", "k", false)], vec![]),
+            &sources,
+        );
+        assert_eq!(env.expect("env"), pairs(&[("A", "a\u{fffd}")]));
+        let err = run(
+            &container(vec![secret_key_var("A", "s", "x", false)], vec![]),
+            &sources,
+        );
+        assert_eq!(
+            err.expect_err("must fail").to_string(),
+            "couldn't find key x in Secret ns/s"
+        );
+        let err = run(
+            &container(vec![secret_key_var("A", "t", "k", false)], vec![]),
+            &sources,
+        );
+        assert_eq!(
+            err.expect_err("must fail").to_string(),
+            r#"secret "t" not found"#
+        );
+        let c = container(
+            vec![
+                secret_key_var("A", "s", "x", true),
+                secret_key_var("B", "t", "k", true),
+            ],
+            vec![],
+        );
+        assert!(run(&c, &sources).expect("env").is_empty());
+    }
+
+    #[test]
+    fn field_refs_read_the_pod() {
+        let c = container(
+            vec![
+                field("NAME", "metadata.name"),
+                field("NS", "metadata.namespace"),
+                field("UID", "metadata.uid"),
+                field("APP", "metadata.labels['app']"),
+                field("NOLABEL", "metadata.labels['none']"),
+                field("TEAM", "metadata.annotations['team']"),
+                field("NODE", "spec.nodeName"),
+                field("SA", "spec.serviceAccountName"),
+                field("HOST", "status.hostIP"),
+                field("POD", "status.podIP"),
+            ],
+            vec![],
+        );
+        let env = run(&c, &no_sources()).expect("env");
+        assert_eq!(
+            env,
+            pairs(&[
+                ("NAME", "web-1"),
+                ("NS", "ns"),
+                ("UID", "u-1"),
+                ("APP", "web"),
+                ("NOLABEL", ""),
+                ("TEAM", "blue"),
+                ("NODE", "node-a"),
+                ("SA", "sa"),
+                ("HOST", "10.0.0.5"),
+                ("POD", "10.0.0.5"),
+            ])
+        );
+    }
+
+    #[test]
+    fn unsupported_field_paths_are_errors() {
+        for path in [
+            "spec.containers",
+            "metadata.labels",
+            "['x']",
+            "metadata.name['x']",
+        ] {
+            let err = run(&container(vec![field("X", path)], vec![]), &no_sources())
+                .expect_err("must fail");
+            assert_eq!(err.to_string(), format!("unsupported fieldPath: {path}"));
+        }
+        let mut var = field("X", "metadata.name");
+        if let Some(f) = var.value_from.as_mut().and_then(|v| v.field_ref.as_mut()) {
+            f.api_version = Some("v2".into());
+        }
+        let err = run(&container(vec![var], vec![]), &no_sources()).expect_err("must fail");
+        assert!(matches!(err, ConfigError::UnsupportedApiVersion(_)));
+    }
+
+    fn resource(name: &str, resource: &str, divisor: Option<&str>) -> EnvVar {
+        from(
+            name,
+            EnvVarSource {
+                resource_field_ref: Some(ResourceFieldSelector {
+                    container_name: None,
+                    divisor: divisor.map(|d| Quantity(d.into())),
+                    resource: resource.into(),
+                }),
+                ..EnvVarSource::default()
+            },
+        )
+    }
+
+    #[test]
+    fn resource_field_refs_divide_and_round_up() {
+        let mut c = container(
+            vec![
+                resource("CPU", "limits.cpu", None),
+                resource("CPU_M", "limits.cpu", Some("1m")),
+                resource("MEM", "limits.memory", None),
+                resource("MEM_MI", "limits.memory", Some("1Mi")),
+                resource("MEM_REQ_M", "requests.memory", Some("1M")),
+                resource("CPU_REQ", "requests.cpu", Some("100m")),
+                resource("DISK", "limits.ephemeral-storage", Some("1Gi")),
+            ],
+            vec![],
+        );
+        c.resources = Some(ResourceRequirements {
+            limits: Some(BTreeMap::from([
+                ("cpu".into(), Quantity("1500m".into())),
+                ("memory".into(), Quantity("64.5Mi".into())),
+            ])),
+            requests: Some(BTreeMap::from([("cpu".into(), Quantity("0.25".into()))])),
+            ..ResourceRequirements::default()
+        });
+        let env = run(&c, &no_sources()).expect("env");
+        assert_eq!(
+            env,
+            pairs(&[
+                ("CPU", "2"),
+                ("CPU_M", "1500"),
+                ("MEM", "67633152"),
+                ("MEM_MI", "65"),
+                // No memory request: the limit stands in for it, as API defaulting does.
+                ("MEM_REQ_M", "68"),
+                ("CPU_REQ", "3"),
+                ("DISK", "0"),
+            ])
+        );
+        let err = run(
+            &container(vec![resource("X", "limits.gpu", None)], vec![]),
+            &no_sources(),
+        );
+        assert!(matches!(err, Err(ConfigError::UnsupportedResource(_))));
+    }
+
+    #[test]
+    fn quantities_parse_exactly() {
+        let q = |s: &str| parse_quantity(&Quantity(s.into())).expect(s);
+        assert_eq!(q("1e3").scaled_ceil(1), Some(1000));
+        assert_eq!(q("1.5k").scaled_ceil(1), Some(1500));
+        assert_eq!(q("100n").scaled_ceil(1000), Some(1));
+        assert_eq!(q("2Gi").scaled_ceil(1), Some(2 << 30));
+        assert_eq!(q(".5").scaled_ceil(1000), Some(500));
+        for bad in ["", "abc", "1.2.3", "1Q", "."] {
+            assert!(parse_quantity(&Quantity(bad.into())).is_err(), "{bad}");
+        }
+    }
+}
