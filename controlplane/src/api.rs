@@ -2,7 +2,8 @@
 //! kubectl uses, with every error a `Status`.
 //!
 //! Parts: [`router`] builds the axum router; [`resource`] dispatches resource requests by
-//! verb to [`read`], [`write`], [`patch`], [`watch`] and [`scale`]; [`path`], [`query`] and
+//! verb to [`read`], [`write`], [`patch`], [`watch`], [`scale`] and [`log`] (pod logs,
+//! relayed from the node's agent); [`path`], [`query`] and
 //! [`body`] parse requests ([`protobuf`] decodes kubectl's protobuf bodies); [`admit`] defaults and validates written objects; [`table`]
 //! renders kubectl's tables; [`discovery`] and [`openapi`] describe the API; [`error`] is
 //! the `Status` error type; [`state`] holds the store and object access.
@@ -12,6 +13,7 @@ pub mod apply;
 pub mod body;
 pub mod discovery;
 pub mod error;
+pub mod log;
 pub mod openapi;
 pub mod patch;
 pub mod path;

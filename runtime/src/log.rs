@@ -5,19 +5,29 @@
 //! `<RFC 3339 nanos> <stdout|stderr> <F|P> <text>` — `P` marks a partial line (a line
 //! longer than [`MAX_LINE`] split in pieces, or output cut off without a newline).
 //!
-//! Parts: [`LogLine`] and its encoding here; the WASI output streams that feed a log in
-//! [`stream`].
+//! A node holds thousands of idle logs, so an idle one costs a few hundred bytes and a
+//! file descriptor: the followers' wake-up channel exists only while someone follows, and
+//! each [`ContainerLog::append`] batch goes to the file in one unbuffered write.
+//!
+//! Parts: [`LogLine`] and its encoding, and the writer, here; live followers in
+//! [`follow`]; reading what a log holds at one instant in [`snapshot`]; the WASI output
+//! streams that feed a log in [`stream`].
 
+pub mod follow;
+pub mod snapshot;
 pub(crate) mod stream;
+
+pub use follow::{FollowError, LogFollower};
+pub use snapshot::{LogSnapshot, read_dir, read_dir_lines};
 
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Longest line kept whole; longer lines are split into partial entries (the CRI limit).
 pub const MAX_LINE: usize = 16 * 1024;
@@ -28,8 +38,12 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 /// Files kept, the current one included (the kubelet's `containerLogMaxFiles`).
 pub const DEFAULT_MAX_FILES: usize = 5;
 
-/// Lines buffered for each live follower; a follower further behind skips ahead.
+/// Lines buffered for each live follower of a memory log; a follower further behind skips
+/// ahead. The channel (about 100 bytes a slot) exists only while the log has followers.
 const FOLLOW_BUFFER: usize = 1024;
+
+/// File name of the current log file in a log directory; rotated files add `.1`, `.2`...
+pub const CURRENT_FILE: &str = "current.log";
 
 /// Which output stream a line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -66,6 +80,12 @@ impl LogLine {
     /// The CRI encoding, newline included.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.text.len() + 48);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the CRI encoding, newline included, to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(
             humantime::format_rfc3339_nanos(self.time)
                 .to_string()
@@ -76,7 +96,6 @@ impl LogLine {
         out.extend_from_slice(if self.partial { b" P " } else { b" F " });
         out.extend_from_slice(&self.text);
         out.push(b'\n');
-        out
     }
 
     /// Parses one CRI-encoded line (without its newline).
@@ -130,27 +149,36 @@ impl Default for LogConfig {
 #[derive(Clone)]
 pub struct ContainerLog {
     inner: Arc<Mutex<Inner>>,
-    live: broadcast::Sender<LogLine>,
 }
 
 struct Inner {
     config: LogConfig,
     store: Store,
+    /// Set by [`ContainerLog::close`]: followers end and no new one waits.
+    closed: bool,
 }
 
+/// Where the lines are, and how followers learn of new ones. Each followers' channel is
+/// created by the first follower and dropped once none is left.
 enum Store {
     Memory {
         lines: VecDeque<LogLine>,
         bytes: u64,
+        /// New lines, to followers.
+        live: Option<broadcast::Sender<LogLine>>,
     },
     Files {
-        current: BufWriter<File>,
+        /// The current file in append mode; `None` once closed (reopened by a later
+        /// append).
+        current: Option<File>,
+        /// Bytes in the current file.
         written: u64,
+        /// Rotations since the log was opened: the current file's generation.
+        generation: u64,
+        /// Wakes followers after each append (they read the files).
+        changed: Option<watch::Sender<()>>,
     },
 }
-
-/// File name of the current log file in a log directory; rotated files add `.1`, `.2`...
-pub const CURRENT_FILE: &str = "current.log";
 
 impl ContainerLog {
     /// Opens a log. With a directory, creates it and appends to an existing current file.
@@ -159,24 +187,26 @@ impl ContainerLog {
             None => Store::Memory {
                 lines: VecDeque::new(),
                 bytes: 0,
+                live: None,
             },
             Some(dir) => {
                 std::fs::create_dir_all(dir)?;
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(CURRENT_FILE))?;
+                let file = open_append(&dir.join(CURRENT_FILE))?;
                 let written = file.metadata()?.len();
                 Store::Files {
-                    current: BufWriter::new(file),
+                    current: Some(file),
                     written,
+                    generation: 0,
+                    changed: None,
                 }
             }
         };
-        let (live, _) = broadcast::channel(FOLLOW_BUFFER);
         Ok(Self {
-            inner: Arc::new(Mutex::new(Inner { config, store })),
-            live,
+            inner: Arc::new(Mutex::new(Inner {
+                config,
+                store,
+                closed: false,
+            })),
         })
     }
 
@@ -186,78 +216,215 @@ impl ContainerLog {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves at worst a half-written line behind.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inner)
     }
 
-    /// Appends lines, then flushes them to the file so other readers see them.
+    /// Appends lines: writes them to the file in one write (so other readers see them) and
+    /// passes them to live followers.
     pub fn append(&self, lines: impl IntoIterator<Item = LogLine>) {
-        let mut inner = self.lock();
-        for line in lines {
-            if let Err(e) = inner.append(&line) {
-                tracing::warn!(error = %e, "container log write failed; line dropped");
-            }
-            // No followers is not an error.
-            let _ = self.live.send(line);
+        let lines: Vec<LogLine> = lines.into_iter().collect();
+        if lines.is_empty() {
+            return;
         }
-        if let Store::Files { current, .. } = &mut inner.store
-            && let Err(e) = current.flush()
-        {
-            tracing::warn!(error = %e, "container log flush failed");
+        let mut inner = self.lock();
+        if let Err(e) = inner.write(&lines) {
+            tracing::warn!(error = %e, lines = lines.len(), "container log write failed; lines dropped");
+        }
+        inner.release_followers(0);
+        match &inner.store {
+            Store::Memory {
+                live: Some(live), ..
+            } => {
+                for line in lines {
+                    // Every follower gone in the meantime is not an error.
+                    let _ = live.send(line);
+                }
+            }
+            Store::Files {
+                changed: Some(changed),
+                ..
+            } => {
+                let _ = changed.send(());
+            }
+            _ => {}
         }
     }
 
     /// Every line still kept, oldest first.
     pub fn lines(&self) -> std::io::Result<Vec<LogLine>> {
-        let inner = self.lock();
-        match &inner.store {
-            Store::Memory { lines, .. } => Ok(lines.iter().cloned().collect()),
-            Store::Files { .. } => {
-                let dir = inner.config.dir.clone().expect("a file store has a dir");
-                let max_files = inner.config.max_files;
-                drop(inner);
-                read_dir_lines(&dir, max_files)
+        self.snapshot()?.collect()
+    }
+
+    /// The lines kept now, read lazily (the files are opened here, read as the snapshot
+    /// is iterated; rotation meanwhile does not disturb it).
+    pub fn snapshot(&self) -> std::io::Result<LogSnapshot> {
+        self.lock().snapshot()
+    }
+
+    /// Lines written from now on. Once the log is [closed](Self::close), the follower
+    /// gets the lines still unread, then `FollowError::Closed`. A follower that falls too
+    /// far behind (more than a buffer for a memory log; more than the kept files for a
+    /// file log) gets `FollowError::Lagged` and continues with the oldest line kept. If
+    /// the current file cannot be opened the follower ends at once (logged).
+    pub fn follow(&self) -> LogFollower {
+        let mut inner = self.lock();
+        LogFollower::subscribe(&mut inner, Arc::downgrade(&self.inner)).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "opening a log to follow failed");
+            LogFollower::ended()
+        })
+    }
+
+    /// The lines kept now and a follower of every later line, taken at one instant: each
+    /// line is in exactly one of the two.
+    pub fn snapshot_and_follow(&self) -> std::io::Result<(LogSnapshot, LogFollower)> {
+        let mut inner = self.lock();
+        let snapshot = inner.snapshot()?;
+        let follower = LogFollower::subscribe(&mut inner, Arc::downgrade(&self.inner))?;
+        Ok((snapshot, follower))
+    }
+
+    /// Marks the writer side finished (the run ended): followers receive the lines still
+    /// unread and then end, later followers end at once, and the file is closed. Lines
+    /// appended after this are still stored but nobody follows them.
+    pub fn close(&self) {
+        let mut inner = self.lock();
+        inner.closed = true;
+        match &mut inner.store {
+            Store::Memory { live, .. } => *live = None,
+            Store::Files {
+                current, changed, ..
+            } => {
+                *current = None;
+                *changed = None;
             }
         }
     }
 
-    /// Lines written from now on. A follower that falls more than a buffer behind gets
-    /// `RecvError::Lagged` and continues from the newest lines.
-    pub fn follow(&self) -> broadcast::Receiver<LogLine> {
-        self.live.subscribe()
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
     }
+}
+
+/// Locks a log's state. A panic while holding the lock leaves at worst a half-written
+/// line behind, so a poisoned lock is used as is.
+fn lock(inner: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    inner.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Inner {
-    fn append(&mut self, line: &LogLine) -> std::io::Result<()> {
-        let encoded = line.encode();
-        let len = encoded.len() as u64;
-        let budget = self.config.max_file_bytes.max(1);
+    /// Drops the followers' channel if no follower but the `leaving` ones is left.
+    fn release_followers(&mut self, leaving: usize) {
         match &mut self.store {
-            Store::Memory { lines, bytes } => {
-                let total = budget * self.config.max_files.max(1) as u64;
-                lines.push_back(line.clone());
-                *bytes += len;
-                while *bytes > total {
-                    let Some(old) = lines.pop_front() else { break };
-                    *bytes -= old.encode().len() as u64;
+            Store::Memory { live, .. } => {
+                if live.as_ref().is_some_and(|l| l.receiver_count() <= leaving) {
+                    *live = None;
                 }
             }
-            Store::Files { current, written } => {
-                if *written > 0 && *written + len > budget {
-                    current.flush()?;
-                    let dir = self.config.dir.as_deref().expect("a file store has a dir");
-                    *current = BufWriter::new(rotate(dir, self.config.max_files)?);
-                    *written = 0;
+            Store::Files { changed, .. } => {
+                if changed
+                    .as_ref()
+                    .is_some_and(|c| c.receiver_count() <= leaving)
+                {
+                    *changed = None;
                 }
-                current.write_all(&encoded)?;
-                *written += len;
             }
         }
-        Ok(())
+    }
+
+    fn snapshot(&self) -> std::io::Result<LogSnapshot> {
+        match &self.store {
+            Store::Memory { lines, .. } => Ok(LogSnapshot::memory(lines.iter().cloned().collect())),
+            Store::Files { written, .. } => {
+                let dir = self.dir();
+                LogSnapshot::files(dir, self.config.max_files, Some(*written))
+            }
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.config
+            .dir
+            .as_deref()
+            .expect("a file store is only made for a log with a dir")
+    }
+
+    fn write(&mut self, lines: &[LogLine]) -> std::io::Result<()> {
+        let budget = self.config.max_file_bytes.max(1);
+        let max_files = self.config.max_files;
+        match &mut self.store {
+            Store::Memory {
+                lines: kept, bytes, ..
+            } => {
+                let total = budget * max_files.max(1) as u64;
+                for line in lines {
+                    kept.push_back(line.clone());
+                    *bytes += encoded_len(line);
+                }
+                while *bytes > total {
+                    let Some(old) = kept.pop_front() else { break };
+                    *bytes -= encoded_len(&old);
+                }
+                Ok(())
+            }
+            Store::Files {
+                current,
+                written,
+                generation,
+                ..
+            } => {
+                let dir = self
+                    .config
+                    .dir
+                    .as_deref()
+                    .expect("a file store is only made for a log with a dir");
+                let mut batch = Vec::new();
+                for line in lines {
+                    let start = batch.len();
+                    line.encode_into(&mut batch);
+                    let len = (batch.len() - start) as u64;
+                    let pending = start as u64;
+                    if *written + pending > 0 && *written + pending + len > budget {
+                        // This line starts a new file: write what precedes it, rotate.
+                        let line_bytes = batch.split_off(start);
+                        write_to(current, dir, &batch)?;
+                        *current = Some(rotate(dir, max_files)?);
+                        *generation += 1;
+                        *written = 0;
+                        batch = line_bytes;
+                    }
+                }
+                write_to(current, dir, &batch)?;
+                *written += batch.len() as u64;
+                Ok(())
+            }
+        }
     }
 }
 
+/// The length of a line's CRI encoding.
+fn encoded_len(line: &LogLine) -> u64 {
+    // `<30-byte timestamp> <stdout|stderr> <F|P> <text>\n`
+    (30 + 1 + 6 + 3 + line.text.len() + 1) as u64
+}
+
+/// Writes `bytes` to the current file in one call, reopening it if the log was closed.
+fn write_to(current: &mut Option<File>, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let file = match current {
+        Some(file) => file,
+        None => current.insert(open_append(&dir.join(CURRENT_FILE))?),
+    };
+    file.write_all(bytes)
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// The path of file `n` of a log directory: 0 is the current file.
 fn rotated(dir: &Path, n: usize) -> PathBuf {
     if n == 0 {
         dir.join(CURRENT_FILE)
@@ -276,116 +443,8 @@ fn rotate(dir: &Path, max_files: usize) -> std::io::Result<File> {
             std::fs::rename(&from, rotated(dir, n + 1))?;
         }
     }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(rotated(dir, 0))
-}
-
-/// Reads every kept file of a log directory, oldest first.
-pub fn read_dir_lines(dir: &Path, max_files: usize) -> std::io::Result<Vec<LogLine>> {
-    let mut lines = Vec::new();
-    for n in (0..max_files.max(1)).rev() {
-        let file = match File::open(rotated(dir, n)) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for raw in BufReader::new(file).split(b'\n') {
-            if let Some(line) = LogLine::decode(&raw?) {
-                lines.push(line);
-            }
-        }
-    }
-    Ok(lines)
+    open_append(&rotated(dir, 0))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn line(text: &str) -> LogLine {
-        LogLine {
-            time: SystemTime::now(),
-            stream: LogStream::Stdout,
-            partial: false,
-            text: Bytes::copy_from_slice(text.as_bytes()),
-        }
-    }
-
-    #[test]
-    fn encode_decode_round_trip() {
-        let original = LogLine {
-            partial: true,
-            stream: LogStream::Stderr,
-            ..line("with spaces in it")
-        };
-        let encoded = original.encode();
-        let decoded = LogLine::decode(&encoded[..encoded.len() - 1]).expect("decodes");
-        assert_eq!(decoded, original);
-    }
-
-    #[test]
-    fn files_rotate_and_stay_bounded() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = ContainerLog::open(LogConfig {
-            dir: Some(dir.path().to_path_buf()),
-            max_file_bytes: 1024,
-            max_files: 3,
-        })
-        .expect("open");
-        log.append((0..1000).map(|i| line(&format!("line {i}"))));
-        let total: u64 = std::fs::read_dir(dir.path())
-            .expect("read dir")
-            .map(|e| e.expect("entry").metadata().expect("meta").len())
-            .sum();
-        assert!(total <= 3 * 1024 + 100, "{total} bytes on disk");
-        let lines = log.lines().expect("lines");
-        assert_eq!(
-            lines.last().map(|l| l.text.clone()),
-            Some(Bytes::from("line 999"))
-        );
-        assert!(
-            lines.len() < 1000 && lines.len() > 20,
-            "{} lines kept",
-            lines.len()
-        );
-        // Kept lines are contiguous and in order.
-        let numbers: Vec<u32> = lines
-            .iter()
-            .map(|l| {
-                std::str::from_utf8(&l.text).expect("utf8")[5..]
-                    .parse()
-                    .expect("n")
-            })
-            .collect();
-        assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1));
-    }
-
-    #[test]
-    fn memory_log_is_bounded() {
-        let log = ContainerLog::open(LogConfig {
-            dir: None,
-            max_file_bytes: 512,
-            max_files: 2,
-        })
-        .expect("open");
-        log.append((0..500).map(|i| line(&format!("line {i}"))));
-        let lines = log.lines().expect("lines");
-        let bytes: usize = lines.iter().map(|l| l.encode().len()).sum();
-        assert!(bytes <= 1024, "{bytes}");
-        assert_eq!(
-            lines.last().map(|l| l.text.clone()),
-            Some(Bytes::from("line 499"))
-        );
-    }
-
-    #[tokio::test]
-    async fn followers_see_new_lines() {
-        let log = ContainerLog::in_memory();
-        let mut follower = log.follow();
-        log.append([line("hello")]);
-        let got = follower.recv().await.expect("a line");
-        assert_eq!(got.text, Bytes::from("hello"));
-    }
-}
+mod tests;

@@ -1,7 +1,7 @@
 //! Dispatch of every request the router does not match by path: per-group-version
 //! discovery and OpenAPI documents, and resource requests by verb — list, watch, get,
-//! create, update, patch, delete, deletecollection, and the `status`, `scale` and `binding`
-//! subresources.
+//! create, update, patch, delete, deletecollection, and the `status`, `scale`, `binding`
+//! and `log` subresources.
 
 use super::body::{self, MediaType};
 use super::error::{ApiError, ApiResult};
@@ -9,7 +9,7 @@ use super::path::ResourcePath;
 use super::query::Query;
 use super::state::ApiState;
 use super::write::{self, DeleteOptions, Written};
-use super::{discovery, openapi, patch, read, scale, watch};
+use super::{discovery, log, openapi, patch, read, scale, watch};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -86,9 +86,7 @@ async fn dispatch(
                 .await?;
             Ok(Json(scale::scale_of(&stored.object)).into_response())
         }
-        (Method::GET, true, Some("log")) => Err(ApiError::service_unavailable(
-            "container logs are served by the pod's node agent, which is not connected",
-        )),
+        (Method::GET, true, Some("log")) => log::log(state, &target, &params).await,
         (Method::POST, false, None) => {
             let object = read_object(headers, body).await?;
             Ok(written(

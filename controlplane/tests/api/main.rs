@@ -3,6 +3,7 @@
 //! 5xx, never a panic, every error a `Status`, the store consistent afterwards.
 
 mod barrage;
+mod log;
 mod watch;
 
 use axum::Router;
