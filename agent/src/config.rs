@@ -1,6 +1,8 @@
-//! [`AgentConfig`]: the node's name, where it serves, and how often it reports.
+//! [`AgentConfig`]: the node's name, where it serves and keeps its files, how often it
+//! reports, and the knobs of its pod lifecycle (restart backoff, allowed host paths).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Lease renewal (and status) interval: the kubelet's default.
@@ -10,6 +12,37 @@ pub const DEFAULT_LEASE_INTERVAL: Duration = Duration::from_secs(10);
 /// every 10 s).
 pub const LEASE_DURATION_FACTOR: u32 = 4;
 
+/// First delay before restarting a container that ended: the kubelet's 10 s.
+pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_secs(10);
+
+/// Longest restart delay: the kubelet's 5 minutes.
+pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// A container that ran this long before ending restarts with the backoff reset to its
+/// base: the kubelet's 10 minutes.
+pub const DEFAULT_BACKOFF_RESET: Duration = Duration::from_secs(600);
+
+/// How a container's restarts are delayed.
+#[derive(Clone, Copy, Debug)]
+pub struct BackoffConfig {
+    /// First delay; each further restart doubles it.
+    pub base: Duration,
+    /// Cap on the delay.
+    pub max: Duration,
+    /// Run time after which the delay starts over from `base`.
+    pub reset_after: Duration,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        Self {
+            base: DEFAULT_BACKOFF_BASE,
+            max: DEFAULT_BACKOFF_MAX,
+            reset_after: DEFAULT_BACKOFF_RESET,
+        }
+    }
+}
+
 /// How the agent runs.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
@@ -17,20 +50,52 @@ pub struct AgentConfig {
     pub name: String,
     /// Address the agent serves logs and the data plane on; its IP is the node's address.
     pub listen: SocketAddr,
+    /// Where the agent keeps pod directories, logs, images and compiled modules.
+    pub data_dir: PathBuf,
     /// How often the lease and status are renewed.
     pub lease_interval: Duration,
     /// Pods the node accepts (its instance pool).
     pub max_pods: u32,
+    /// Restart backoff of containers.
+    pub backoff: BackoffConfig,
+    /// Host directories (and everything under them) that `hostPath` volumes may mount.
+    pub host_path_allow: Vec<PathBuf>,
+    /// Registries (`host[:port]`) pulled from over plain HTTP.
+    pub insecure_registries: Vec<String>,
 }
 
 impl AgentConfig {
-    /// A config for `name` with defaults.
-    pub fn new(name: impl Into<String>, listen: SocketAddr) -> Self {
+    /// A config for `name` with defaults, keeping its files under `data_dir`.
+    pub fn new(name: impl Into<String>, listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
         Self {
             name: name.into(),
             listen,
+            data_dir: data_dir.into(),
             lease_interval: DEFAULT_LEASE_INTERVAL,
             max_pods: skiff_runtime::DEFAULT_MAX_INSTANCES,
+            backoff: BackoffConfig::default(),
+            host_path_allow: Vec::new(),
+            insecure_registries: Vec::new(),
         }
+    }
+
+    /// Directory of pod directories (volumes).
+    pub fn pods_dir(&self) -> PathBuf {
+        self.data_dir.join("pods")
+    }
+
+    /// Directory of container logs.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
+    }
+
+    /// Directory of pulled images.
+    pub fn images_dir(&self) -> PathBuf {
+        self.data_dir.join("images")
+    }
+
+    /// Directory of precompiled modules.
+    pub fn modules_dir(&self) -> PathBuf {
+        self.data_dir.join("modules")
     }
 }

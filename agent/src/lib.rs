@@ -1,18 +1,34 @@
 //! `skiff-agent`: Skiff's node agent (its kubelet). It talks to the API server only through
 //! the `kube` client, as it would to any Kubernetes API server.
 //!
-//! Parts so far: [`config`] (what the agent is told), [`node`] (registering the Node and
-//! reporting its status: capacity, addresses, node info, the Ready condition), [`lease`]
-//! (the node's heartbeat Lease in `kube-node-lease`), and [`run`], which keeps both fresh
-//! until shutdown. Running pods comes next.
+//! [`run`] registers the node and keeps it alive, runs the pods bound to it and serves its
+//! endpoints. Parts: [`config`] (what the agent is told), [`node`] (the Node object and its
+//! status), [`lease`] (the heartbeat Lease), [`pods`] (the pods: admission, workers,
+//! containers, status), [`image`] (pulling images), [`modules`] (compiled modules by
+//! digest), [`sources`] (ConfigMaps and Secrets), [`logs`] (container logs on disk),
+//! [`events`] (the Event recorder), [`server`] (the agent's HTTP endpoint) and
+//! [`quantity`] (Kubernetes quantities).
 
 pub mod config;
+pub mod events;
+pub mod image;
 pub mod lease;
+pub mod logs;
+pub mod modules;
 pub mod node;
+pub mod pods;
+pub mod quantity;
+pub mod server;
+pub mod sources;
 
 pub use config::AgentConfig;
 
 use kube::Client;
+use pods::context::Context;
+use skiff_runtime::{Runtime, RuntimeConfig};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Why the agent stopped.
@@ -24,21 +40,95 @@ pub enum Error {
     /// The kubeconfig could not be used.
     #[error("kubeconfig: {0}")]
     Kubeconfig(String),
+    /// The agent's data directory could not be set up.
+    #[error("data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// The wasm runtime could not start.
+    #[error("wasm runtime: {0}")]
+    Runtime(#[from] skiff_runtime::Error),
+    /// The image store could not start.
+    #[error("image store: {0}")]
+    Images(#[from] image::PullError),
 }
 
 /// Result alias for the agent.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Registers the node, then renews its lease and status every `config.lease_interval`
-/// until `shutdown` is cancelled. Transient API failures are logged and retried at the
-/// next interval (running pods must outlive an API server outage).
-pub async fn run(client: Client, config: AgentConfig, shutdown: CancellationToken) -> Result<()> {
-    node::register(&client, &config).await?;
+/// Longest wait between attempts to register while the API server is unreachable.
+const REGISTER_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Registers the node, runs its pods, serves its endpoint on `listener` and renews its
+/// lease and status every `config.lease_interval`, until `shutdown` is cancelled.
+/// Transient API failures are logged and retried: running pods outlive an API server
+/// outage, and the agent catches up when it returns.
+pub async fn run(
+    client: Client,
+    config: AgentConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let data_dir = |path: &std::path::Path| {
+        std::fs::create_dir_all(path).map_err(|source| Error::DataDir {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    data_dir(&config.pods_dir())?;
+    data_dir(&config.modules_dir())?;
+    let runtime = Runtime::new(RuntimeConfig {
+        max_instances: config.max_pods.max(1),
+        cache_dir: Some(config.modules_dir()),
+        ..RuntimeConfig::default()
+    })?;
+    let images = image::ImageStore::new(config.images_dir(), config.insecure_registries.clone())?;
+    let logs = logs::LogRegistry::new(config.logs_dir()).map_err(|source| Error::DataDir {
+        path: config.logs_dir(),
+        source,
+    })?;
+
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match node::register(&client, &config).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(node = %config.name, error = %e, "cannot register the node; retrying")
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(REGISTER_RETRY_MAX);
+    }
     tracing::info!(node = %config.name, "node registered");
+
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        host_ip: config.listen.ip().to_string(),
+        images,
+        modules: modules::Modules::new(runtime),
+        sources: sources::Sources::start(client.clone(), shutdown.clone()),
+        logs: logs.clone(),
+        events: events::Recorder::start(client.clone(), config.name.clone(), shutdown.clone()),
+        reporter: pods::report::StatusReporter::start(client.clone(), shutdown.clone()),
+        config: config.clone(),
+    });
+    let server = tokio::spawn(server::serve(listener, logs, shutdown.clone()));
+    let pods = tokio::spawn(pods::manager::run(
+        ctx,
+        node::allocatable(&config),
+        shutdown.clone(),
+    ));
+
     let mut tick = tokio::time::interval(config.lease_interval);
     loop {
         tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
         if let Err(e) = lease::renew(&client, &config).await {
@@ -48,4 +138,9 @@ pub async fn run(client: Client, config: AgentConfig, shutdown: CancellationToke
             tracing::warn!(node = %config.name, error = %e, "node status update failed; retrying");
         }
     }
+    let _ = pods.await;
+    if let Ok(Err(e)) = server.await {
+        tracing::warn!(error = %e, "agent endpoint failed");
+    }
+    Ok(())
 }

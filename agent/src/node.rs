@@ -3,11 +3,13 @@
 //! `/proc/meminfo`, pods from the instance pool), addresses, node info and the Ready
 //! condition with its heartbeat.
 
+use crate::pods::admit::Allocatable;
 use crate::{AgentConfig, Result};
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
+use std::sync::OnceLock;
 
 /// The kubelet version the node reports: the Kubernetes API level plus Skiff's version.
 pub const KUBELET_VERSION: &str = concat!("v1.33.0-skiff.", env!("CARGO_PKG_VERSION"));
@@ -52,9 +54,27 @@ pub async fn report_status(client: &kube::Client, config: &AgentConfig) -> Resul
     Ok(())
 }
 
+/// What pods may request on this node: its cores, its memory, its instance pool.
+pub fn allocatable(config: &AgentConfig) -> Allocatable {
+    Allocatable {
+        cpu_millis: cpus() as u64 * 1000,
+        memory: memory_kib().unwrap_or(0) * 1024,
+        pods: config.max_pods,
+    }
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// When this agent first reported the node Ready: the condition's transition time, which
+/// heartbeats must not move.
+static READY_SINCE: OnceLock<String> = OnceLock::new();
+
 fn status(config: &AgentConfig) -> Value {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let since = READY_SINCE.get_or_init(|| now.clone());
+    let cpus = cpus();
     let memory = memory_kib().map_or_else(|| "0".to_string(), |kib| format!("{kib}Ki"));
     let capacity =
         json!({"cpu": cpus.to_string(), "memory": memory, "pods": config.max_pods.to_string()});
@@ -84,7 +104,7 @@ fn status(config: &AgentConfig) -> Value {
             "reason": "KubeletReady",
             "message": "skiff agent is posting ready status",
             "lastHeartbeatTime": now,
-            "lastTransitionTime": now,
+            "lastTransitionTime": since,
         }],
     }})
 }

@@ -67,7 +67,6 @@ impl Server {
     }
 
     /// A scratch directory for manifests.
-    #[allow(dead_code, reason = "kept for manifests that reference sibling files")]
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -128,5 +127,90 @@ impl Drop for Server {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A running `skiff agent`: a node of a [`Server`]'s cluster, with its own data directory.
+/// Killed on drop.
+pub struct Agent {
+    child: Option<Child>,
+    name: String,
+    kubeconfig: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+}
+
+impl Agent {
+    /// Starts an agent for node `name` and waits until its node is registered.
+    pub fn start(server: &Server, name: &str) -> Self {
+        let data = server.dir().join("agents").join(name);
+        std::fs::create_dir_all(&data).expect("agent data dir");
+        let mut agent = Self {
+            child: None,
+            name: name.to_string(),
+            kubeconfig: server.kubeconfig(),
+            log: data.with_extension("log"),
+            data,
+        };
+        agent.spawn();
+        eventually("the node to register", || {
+            server
+                .kubectl(&["get", "node", name])
+                .status
+                .success()
+                .then_some(())
+        });
+        agent
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("agent log");
+        let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
+            .args(["agent", "--name", &self.name, "--listen", "127.0.0.1:0"])
+            .args(["--lease-interval", "1s", "--restart-backoff", "300ms"])
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .env("SKIFF_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn skiff agent");
+        self.child = Some(child);
+    }
+
+    /// Kills the agent with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the agent again on the same data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// The agent's data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// What the agent has logged so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

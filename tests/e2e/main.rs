@@ -4,6 +4,7 @@
 mod agent;
 mod cluster;
 mod kubectl;
+mod pods;
 mod run;
 
 use std::path::Path;

@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "flood",
     "unknown_import",
     "cat",
+    "show",
 ];
 
 fn main() {

@@ -1,0 +1,22 @@
+//! The pods bound to this node.
+//!
+//! Parts: [`manager`] (watches the node's pods and keeps one worker per pod), [`admit`]
+//! (resource admission), [`adopt`] (what to run of a pod found already started),
+//! [`worker`] (one pod's lifecycle: volumes, init containers, containers, deletion),
+//! [`container`] (one container's runs and restarts), [`backoff`] (restart delays),
+//! [`env`] (a container's environment), [`volume`] (volumes as preopened directories),
+//! [`state`] (what is known of a pod's containers), [`status`] (that rendered as the pod's
+//! status), [`report`] (coalesced status writes) and [`context`] (what workers share).
+
+pub mod admit;
+pub mod adopt;
+pub mod backoff;
+pub mod container;
+pub mod context;
+pub mod env;
+pub mod manager;
+pub mod report;
+pub mod state;
+pub mod status;
+pub mod volume;
+pub mod worker;

@@ -1,0 +1,320 @@
+//! Pod start and density on one node, against real `skiff server` and `skiff agent`
+//! processes (release builds):
+//!
+//! 1. start latency: pods bound one after another (created with `spec.nodeName`), from
+//!    the create returning to the watch seeing `status.phase=Running` — p50/p99;
+//! 2. burst: 1,000 pending pods bound at once through the `binding` subresource, time
+//!    until all are Running;
+//! 3. density: 10,000 idle long-running pods on a fresh agent, its resident memory per
+//!    pod above its baseline.
+//!
+//! `cargo bench --bench pods` (`-- --quick` for 100 / 200 / 1,000 pods).
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
+use serde_json::json;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+const IMAGE: &str = skiff_test_programs::P1_SLEEP;
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn skiff() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env_remove("SKIFF_LOG");
+    cmd
+}
+
+fn agent(kubeconfig: &Path, dir: &Path, name: &str, max_pods: u32) -> Process {
+    Process(
+        skiff()
+            .args(["agent", "--name", name, "--listen", "127.0.0.1:0"])
+            .args(["--max-pods", &max_pods.to_string()])
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--data-dir")
+            .arg(dir.join(name))
+            .spawn()
+            .expect("spawn skiff agent"),
+    )
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+fn pod(name: &str, node: Option<&str>) -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"bench": "pods"}},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "main", "image": format!("file://{IMAGE}")}],
+        },
+    }))
+    .expect("pod")
+}
+
+async fn wait_node(client: &kube::Client, name: &str) {
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    for _ in 0..600 {
+        if nodes.get_opt(name).await.ok().flatten().is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("node {name} did not register");
+}
+
+/// Waits until every pod in `names` has been seen Running by `events`.
+async fn until_running(
+    events: &mut (impl futures::Stream<Item = kube::Result<WatchEvent<Pod>>> + Unpin),
+    mut names: HashSet<String>,
+) {
+    while !names.is_empty() {
+        let event = tokio::time::timeout(Duration::from_secs(120), events.next())
+            .await
+            .expect("pods to run within 2 minutes")
+            .expect("watch open")
+            .expect("watch event");
+        if let WatchEvent::Modified(p) | WatchEvent::Added(p) = event
+            && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+            && let Some(name) = p.metadata.name
+        {
+            names.remove(&name);
+        }
+    }
+}
+
+async fn delete_all(pods: &Api<Pod>) {
+    pods.delete_collection(
+        &DeleteParams::default().grace_period(0),
+        &ListParams::default().labels("bench=pods"),
+    )
+    .await
+    .expect("delete pods");
+    for _ in 0..1200 {
+        if pods
+            .list(&ListParams::default().limit(1))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("pods were not deleted");
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (sequential, burst, density) = if quick {
+        (100, 200, 1000)
+    } else {
+        (500, 1000, 10_000)
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("server");
+    let _server = Process(
+        skiff()
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .spawn()
+            .expect("spawn skiff server"),
+    );
+    let kubeconfig: PathBuf = data.join("kubeconfig");
+    for _ in 0..600 {
+        if kubeconfig.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
+        &Default::default(),
+    )
+    .await
+    .expect("config");
+    let client = kube::Client::try_from(config).expect("client");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    println!(
+        "machine: {}, {} cores",
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string())
+            )
+            .unwrap_or_default(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    // 1. Sequential start latency.
+    let node = agent(&kubeconfig, dir.path(), "bench", 2048);
+    wait_node(&client, "bench").await;
+    // Warm the node: pull and compile the image once.
+    let mut events = pods
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    pods.create(&PostParams::default(), &pod("warm", Some("bench")))
+        .await
+        .expect("create");
+    until_running(&mut events, HashSet::from(["warm".to_string()])).await;
+    let mut latencies = Vec::with_capacity(sequential);
+    for i in 0..sequential {
+        let name = format!("seq-{i}");
+        pods.create(&PostParams::default(), &pod(&name, Some("bench")))
+            .await
+            .expect("create");
+        let bound = Instant::now();
+        until_running(&mut events, HashSet::from([name])).await;
+        latencies.push(bound.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "pod start, bound one after another ({sequential} pods): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+    delete_all(&pods).await;
+
+    // 2. Burst: pending pods bound at once.
+    let names: Vec<String> = (0..burst).map(|i| format!("burst-{i}")).collect();
+    let limit = Arc::new(Semaphore::new(64));
+    futures::stream::iter(names.iter().cloned())
+        .map(|name| {
+            let pods = pods.clone();
+            async move {
+                pods.create(&PostParams::default(), &pod(&name, None))
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .buffer_unordered(64)
+        .try_collect::<Vec<()>>()
+        .await
+        .expect("create pending pods");
+    let mut events = pods
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    let start = Instant::now();
+    let mut binds = Vec::new();
+    for name in &names {
+        let permit = limit.clone().acquire_owned().await.expect("semaphore");
+        let pods = pods.clone();
+        let name = name.clone();
+        binds.push(tokio::spawn(async move {
+            let _permit = permit;
+            let binding = json!({
+                "apiVersion": "v1", "kind": "Binding",
+                "metadata": {"name": name},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": "bench"},
+            });
+            pods.create_subresource::<_, serde_json::Value>(
+                "binding",
+                &name,
+                &PostParams::default(),
+                &binding,
+            )
+            .await
+            .expect("bind");
+        }));
+    }
+    for bind in binds {
+        bind.await.expect("bind task");
+    }
+    let bound = start.elapsed();
+    until_running(&mut events, names.iter().cloned().collect()).await;
+    println!(
+        "burst: {burst} pods bound at once (binding took {:.0} ms): all Running after {:.0} ms",
+        bound.as_secs_f64() * 1e3,
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    delete_all(&pods).await;
+    drop(node);
+
+    // 3. Density: idle pods on a fresh agent.
+    let node = agent(&kubeconfig, dir.path(), "dense", density as u32 + 16);
+    wait_node(&client, "dense").await;
+    let mut events = pods
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    pods.create(&PostParams::default(), &pod("warm-dense", Some("dense")))
+        .await
+        .expect("create");
+    until_running(&mut events, HashSet::from(["warm-dense".to_string()])).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let baseline = rss_kib(node.0.id());
+    let names: Vec<String> = (0..density).map(|i| format!("idle-{i}")).collect();
+    let start = Instant::now();
+    futures::stream::iter(names.iter().cloned())
+        .map(|name| {
+            let pods = pods.clone();
+            async move {
+                pods.create(&PostParams::default(), &pod(&name, Some("dense")))
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .buffer_unordered(64)
+        .try_collect::<Vec<()>>()
+        .await
+        .expect("create idle pods");
+    until_running(&mut events, names.into_iter().collect()).await;
+    let running = start.elapsed();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let loaded = rss_kib(node.0.id());
+    println!(
+        "density: {density} idle pods Running after {:.1} s; agent RSS {:.1} MiB idle -> {:.1} MiB: {:.1} KiB per pod",
+        running.as_secs_f64(),
+        baseline as f64 / 1024.0,
+        loaded as f64 / 1024.0,
+        (loaded.saturating_sub(baseline)) as f64 / density as f64
+    );
+}
