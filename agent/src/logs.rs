@@ -7,7 +7,7 @@
 //! one (`kubectl logs --previous`).
 //!
 //! Parts: the registry, [`PodLogKey`] and [`LogError`] here; [`LogOptions`] and the
-//! kubelet's output format (partial lines joined, optional timestamps) in [`format`]; the
+//! kubelet's output format (partial lines joined, optional timestamps) in [`format`](mod@format); the
 //! byte stream a read returns — the lines on disk, then the live ones — in [`stream`].
 
 pub mod format;
@@ -298,7 +298,7 @@ impl LogRegistry {
     }
 
     /// Reads a container's log per `options`, as the bytes kubectl expects (see
-    /// [`format`]). The pod is the newest one of that name with logs here. The output is
+    /// [`format`](mod@format)). The pod is the newest one of that name with logs here. The output is
     /// produced by a task, so this must be called inside a Tokio runtime.
     pub fn read(
         &self,

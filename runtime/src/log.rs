@@ -11,7 +11,7 @@
 //!
 //! Parts: [`LogLine`] and its encoding, and the writer, here; live followers in
 //! [`follow`]; reading what a log holds at one instant in [`snapshot`]; the WASI output
-//! streams that feed a log in [`stream`].
+//! streams that feed a log in `stream`.
 
 pub mod follow;
 pub mod snapshot;

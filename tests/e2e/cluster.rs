@@ -10,6 +10,9 @@ pub struct Server {
     child: Option<Child>,
     dir: tempfile::TempDir,
     data: PathBuf,
+    /// Where it listens: a free port at first, then the same port on every restart, so
+    /// that agents holding the kubeconfig find it again.
+    listen: String,
 }
 
 impl Server {
@@ -21,6 +24,7 @@ impl Server {
             child: None,
             dir,
             data,
+            listen: "127.0.0.1:0".to_string(),
         };
         server.spawn();
         server
@@ -29,15 +33,26 @@ impl Server {
     fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.kubeconfig());
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["server", "--listen", &self.listen, "--data-dir"])
             .arg(&self.data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn skiff server");
         self.child = Some(child);
-        eventually("the kubeconfig", || {
-            self.kubeconfig().exists().then_some(())
+        self.listen = eventually("the kubeconfig", || {
+            let text = std::fs::read_to_string(self.kubeconfig()).ok()?;
+            let server = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("server:"))?;
+            Some(
+                server
+                    .trim()
+                    .split("://")
+                    .nth(1)?
+                    .trim_end_matches('/')
+                    .to_string(),
+            )
         });
         eventually("the API to answer", || {
             self.kubectl(&["get", "--raw", "/readyz"])
@@ -47,13 +62,19 @@ impl Server {
         });
     }
 
-    /// Stops the server (SIGTERM) and starts it again on the same data.
+    /// Stops the server (SIGTERM) and starts it again on the same data and port.
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
     }
 
-    fn stop(&mut self) {
+    /// Starts a stopped server again on the same data and port.
+    pub fn resume(&mut self) {
+        self.spawn();
+    }
+
+    /// Stops the server (SIGTERM), waiting for it to exit cleanly.
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             crate::signal(child.id(), "TERM");
             let status = eventually("the server to stop", || child.try_wait().expect("wait"));

@@ -428,10 +428,27 @@ fn a_missing_image_shows_why() {
 fn logs_follow_live_output() {
     let server = Server::start();
     let agent = Agent::start(&server, "node-a");
-    let manifest = server.manifest(
-        "ticker.yaml",
-        &pod("ticker", programs::P1_SHOW, &["--every", "100", "POD"], ""),
+    let deployment = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ticker
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: ticker}
+  template:
+    metadata:
+      labels: {app: ticker}
+    spec:
+      containers:
+      - name: main
+        image: file:///ticker.wasm
+";
+    let ticker = pod("ticker", programs::P1_SHOW, &["--every", "100", "POD"], "").replace(
+        "  name: ticker\n",
+        "  name: ticker\n  labels: {app: ticker}\n",
     );
+    let manifest = server.manifest("ticker.yaml", &format!("{ticker}---\n{deployment}"));
     server.ok(&["apply", "-f", manifest.to_str().expect("utf-8")]);
     wait_for(&server, &agent, "ticker", "{.status.phase}", "Running");
     let mut follow = server
@@ -471,6 +488,10 @@ fn logs_follow_live_output() {
     }
     let _ = follow.kill();
     let _ = follow.wait();
+
+    // kubectl finds a Deployment's pod by its selector.
+    let by_owner = server.ok(&["logs", "deploy/ticker", "--tail", "3"]);
+    assert!(by_owner.contains("POD="), "{by_owner}");
 
     let stamped = server.ok(&["logs", "ticker", "--timestamps", "--tail", "2"]);
     let lines: Vec<&str> = stamped.lines().collect();
@@ -559,4 +580,48 @@ fn a_killed_agent_readopts_its_pods() {
         let left = agent.data().join("pods").join(&doomed_uid).exists();
         (!left).then_some(())
     });
+}
+
+#[test]
+fn pods_keep_running_while_the_api_server_is_down() {
+    let mut server = Server::start();
+    let agent = Agent::start(&server, "node-a");
+    let manifest = server.manifest(
+        "outage.yaml",
+        &[
+            pod("steady", programs::P1_SHOW, &["--every", "100", "POD"], ""),
+            pod(
+                "short",
+                programs::P1_SLEEP,
+                &["3000"],
+                "  restartPolicy: Never",
+            ),
+        ]
+        .join("---\n"),
+    );
+    server.ok(&["apply", "-f", manifest.to_str().expect("utf-8")]);
+    wait_for(&server, &agent, "steady", "{.status.phase}", "Running");
+    wait_for(&server, &agent, "short", "{.status.phase}", "Running");
+
+    server.stop();
+    // Long enough for `short` to finish while nobody can be told.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    server.resume();
+
+    // What happened during the outage reaches the API once it is back...
+    wait_for(&server, &agent, "short", "{.status.phase}", "Succeeded");
+    // ...and what kept running was not restarted.
+    assert_eq!(
+        jsonpath(
+            &server,
+            "steady",
+            "{.status.containerStatuses[0].restartCount}"
+        ),
+        "0"
+    );
+    assert_eq!(jsonpath(&server, "steady", "{.status.phase}"), "Running");
+    let logs = server.ok(&["logs", "steady", "--tail", "1"]);
+    assert!(!logs.is_empty());
+    // The agent follows the API again: a deletion is carried out.
+    server.ok(&["delete", "pod", "steady", "--wait=true"]);
 }

@@ -1,4 +1,4 @@
-//! [`LogOptions`], and [`LineFormatter`]: turns CRI log entries into the text the kubelet
+//! [`LogOptions`], and `LineFormatter`: turns CRI log entries into the text the kubelet
 //! returns — each line's text and its newline, pieces of a partial line joined (with the
 //! first piece's time), optionally prefixed by an RFC 3339 timestamp with nanoseconds, and
 //! only lines written at or after `since`.

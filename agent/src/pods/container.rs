@@ -101,6 +101,7 @@ pub async fn run(
     let name = container.name.clone();
     let mut crash_backoff = Backoff::new(ctx.config.backoff);
     let mut start_backoff = Backoff::new(ctx.config.backoff);
+    let mut failures = 0u32;
     loop {
         if pod.stop.is_cancelled() {
             return false;
@@ -116,9 +117,16 @@ pub async fn run(
                     "Failed",
                     message.clone(),
                 );
-                set_waiting(&ctx, &pod, &name, e.reason(), Some(message.clone()));
+                // The first failure shows as itself (`ErrImagePull`); while retrying after
+                // more of them, as the backoff (`ImagePullBackOff`).
+                let reason = if failures == 0 {
+                    e.reason()
+                } else {
+                    e.backoff_reason()
+                };
+                failures += 1;
+                set_waiting(&ctx, &pod, &name, reason, Some(message));
                 let delay = start_backoff.delay(Duration::ZERO);
-                set_waiting(&ctx, &pod, &name, e.backoff_reason(), Some(message));
                 if !sleep_unless_stopped(&pod, delay).await {
                     return false;
                 }
@@ -126,6 +134,7 @@ pub async fn run(
             }
         };
         start_backoff = Backoff::new(ctx.config.backoff);
+        failures = 0;
         let (outcome, termination, ran) = match run_once(&ctx, &pod, &container, prepared).await {
             Some(ended) => ended,
             None => return false,

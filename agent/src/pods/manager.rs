@@ -124,8 +124,13 @@ impl Manager {
         let (updates, receiver) = watch::channel(pod);
         self.workers.insert(uid.clone(), Worker { updates });
         let ended = self.ended.clone();
+        let released = self.ended.clone();
+        let released_uid = uid.clone();
         tokio::spawn(async move {
-            worker::run(ctx.clone(), shared.clone(), plan, receiver).await;
+            let finished = move || {
+                let _ = released.send(released_uid);
+            };
+            worker::run(ctx.clone(), shared.clone(), plan, receiver, finished).await;
             ctx.reporter.forget(&shared.key);
             ctx.logs.remove_pod(&shared.key.uid);
             if let Err(e) = volume::remove(&shared.dir) {

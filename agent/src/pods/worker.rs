@@ -34,13 +34,16 @@ pub struct Plan {
 }
 
 /// Runs a pod until it is deleted (its `updates` sender is dropped, or its deletion is
-/// confirmed).
+/// confirmed). `finished` is called once nothing of the pod runs any more (it stopped
+/// being a load on the node), before the worker waits for the pod's deletion.
 pub async fn run(
     ctx: Arc<Context>,
     pod: Arc<PodShared>,
     plan: Plan,
     mut updates: watch::Receiver<Arc<Pod>>,
+    finished: impl FnOnce(),
 ) {
+    let mut finished = Some(finished);
     let mut sources = ctx.sources.changes();
     let deadline = active_deadline(&pod);
     let main = run_pod(ctx.clone(), pod.clone(), plan.init, plan.containers);
@@ -51,6 +54,9 @@ pub async fn run(
     }
     let mut deleting = observe(&pod, &updates.borrow_and_update().clone());
     loop {
+        if done && let Some(finished) = finished.take() {
+            finished();
+        }
         if done && deleting {
             confirm_deletion(&ctx, &pod, &mut updates).await;
             return;
