@@ -625,3 +625,51 @@ fn pods_keep_running_while_the_api_server_is_down() {
     // The agent follows the API again: a deletion is carried out.
     server.ok(&["delete", "pod", "steady", "--wait=true"]);
 }
+
+#[test]
+fn pods_run_on_the_node_they_are_bound_to() {
+    let server = Server::start();
+    let a = Agent::start(&server, "node-a");
+    let b = Agent::start(&server, "node-b");
+    let manifest = server.manifest(
+        "two.yaml",
+        &[
+            pod("on-a", programs::P1_SHOW, &["--every", "100", "POD_NODE"], ""),
+            pod("on-b", programs::P1_SHOW, &["--every", "100", "POD_NODE"], "")
+                .replace("nodeName: node-a", "nodeName: node-b"),
+        ]
+        .join("---\n")
+        .replace(
+            "    args: [",
+            "    env:\n    - name: POD_NODE\n      valueFrom:\n        fieldRef: {fieldPath: spec.nodeName}\n    args: [",
+        ),
+    );
+    server.ok(&["apply", "-f", manifest.to_str().expect("utf-8")]);
+    wait_for(&server, &a, "on-a", "{.status.phase}", "Running");
+    wait_for(&server, &b, "on-b", "{.status.phase}", "Running");
+    // Each pod's logs come from its own node's agent.
+    for (pod, node) in [("on-a", "node-a"), ("on-b", "node-b")] {
+        let logs = eventually("output", || {
+            let logs = server.ok(&["logs", pod, "--tail", "1"]);
+            logs.starts_with("POD_NODE=").then_some(logs)
+        });
+        assert_eq!(logs.trim(), format!("POD_NODE={node}"));
+    }
+    let uid_a = jsonpath(&server, "on-a", "{.metadata.uid}");
+    assert!(
+        a.data()
+            .join("logs")
+            .read_dir()
+            .expect("logs")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(&uid_a))
+    );
+    assert!(
+        !b.data()
+            .join("logs")
+            .read_dir()
+            .expect("logs")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(&uid_a))
+    );
+}
