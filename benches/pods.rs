@@ -8,7 +8,8 @@
 //! 3. density: 10,000 idle long-running pods on a fresh agent, its resident memory per
 //!    pod above its baseline.
 //!
-//! `cargo bench --bench pods` (`-- --quick` for 100 / 200 / 1,000 pods).
+//! `cargo bench --bench pods` (`-- --quick` for 100 / 200 / 1,000 pods; `-- start` or
+//! `-- density` for one part only).
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -142,7 +143,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = |part: &str| {
+        let parts = ["start", "density"];
+        !args.iter().any(|a| parts.contains(&a.as_str())) || args.iter().any(|a| a == part)
+    };
     let (sequential, burst, density) = if quick {
         (100, 200, 1000)
     } else {
@@ -188,9 +194,25 @@ async fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
+    if only("start") {
+        start_benches(&client, &pods, &kubeconfig, dir.path(), sequential, burst).await;
+    }
+    if only("density") {
+        density_bench(&client, &pods, &kubeconfig, dir.path(), density).await;
+    }
+}
+
+async fn start_benches(
+    client: &kube::Client,
+    pods: &Api<Pod>,
+    kubeconfig: &Path,
+    dir: &Path,
+    sequential: usize,
+    burst: usize,
+) {
     // 1. Sequential start latency.
-    let node = agent(&kubeconfig, dir.path(), "bench", 2048);
-    wait_node(&client, "bench").await;
+    let node = agent(kubeconfig, dir, "bench", 2048);
+    wait_node(client, "bench").await;
     // Warm the node: pull and compile the image once.
     let mut events = pods
         .watch(&WatchParams::default(), "0")
@@ -218,7 +240,7 @@ async fn main() {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
-    delete_all(&pods).await;
+    delete_all(pods).await;
 
     // 2. Burst: pending pods bound at once.
     let names: Vec<String> = (0..burst).map(|i| format!("burst-{i}")).collect();
@@ -274,12 +296,20 @@ async fn main() {
         bound.as_secs_f64() * 1e3,
         start.elapsed().as_secs_f64() * 1e3
     );
-    delete_all(&pods).await;
+    delete_all(pods).await;
     drop(node);
+}
 
+async fn density_bench(
+    client: &kube::Client,
+    pods: &Api<Pod>,
+    kubeconfig: &Path,
+    dir: &Path,
+    density: usize,
+) {
     // 3. Density: idle pods on a fresh agent.
-    let node = agent(&kubeconfig, dir.path(), "dense", density as u32 + 16);
-    wait_node(&client, "dense").await;
+    let node = agent(kubeconfig, dir, "dense", density as u32 + 16);
+    wait_node(client, "dense").await;
     let mut events = pods
         .watch(&WatchParams::default(), "0")
         .await
@@ -306,7 +336,23 @@ async fn main() {
         .try_collect::<Vec<()>>()
         .await
         .expect("create idle pods");
-    until_running(&mut events, names.into_iter().collect()).await;
+    // Polled rather than watched: 10,000 pods make more events than a slow watcher may
+    // lag behind before the server closes it.
+    let not_running = ListParams::default().fields("spec.nodeName=dense,status.phase!=Running");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !pods
+        .list(&not_running)
+        .await
+        .expect("list")
+        .items
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{density} pods did not run within 5 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let running = start.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let loaded = rss_kib(node.0.id());
