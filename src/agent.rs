@@ -29,7 +29,7 @@ pub struct AgentCommand {
     data_dir: PathBuf,
 
     /// Address for the agent's endpoints (logs); its IP is reported as the node's
-    /// InternalIP. Port 0 picks a free port.
+    /// InternalIP (loopback when it is 0.0.0.0). Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:10250")]
     listen: SocketAddr,
 

@@ -79,6 +79,15 @@ impl AgentConfig {
         }
     }
 
+    /// The node's address as peers reach it: the listen address's IP, or loopback when the
+    /// agent listens on every interface (`0.0.0.0`, `::`), which is no address to give out.
+    pub fn node_ip(&self) -> std::net::IpAddr {
+        match self.listen.ip() {
+            ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            ip => ip,
+        }
+    }
+
     /// Directory of pod directories (volumes).
     pub fn pods_dir(&self) -> PathBuf {
         self.data_dir.join("pods")

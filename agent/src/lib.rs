@@ -109,7 +109,7 @@ pub async fn run(
 
     let ctx = Arc::new(Context {
         client: client.clone(),
-        host_ip: config.listen.ip().to_string(),
+        host_ip: config.node_ip().to_string(),
         images,
         modules: modules::Modules::new(runtime),
         sources: sources::Sources::start(client.clone(), shutdown.clone()),

@@ -82,7 +82,7 @@ fn status(config: &AgentConfig) -> Value {
         "capacity": capacity,
         "allocatable": capacity,
         "addresses": [
-            {"type": "InternalIP", "address": config.listen.ip().to_string()},
+            {"type": "InternalIP", "address": config.node_ip().to_string()},
             {"type": "Hostname", "address": config.name},
         ],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": config.listen.port()}},
