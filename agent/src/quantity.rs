@@ -1,6 +1,7 @@
-//! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5Gi`, `129e6`): as byte counts
-//! ([`ByteQuantity`], for `resources.limits.memory` and flags such as `--memory`) and as CPU
-//! millicores ([`millicores`]).
+//! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5Gi`, `129e6`, `100n`): the
+//! exact value ([`Amount`]), as byte counts ([`ByteQuantity`], for
+//! `resources.limits.memory` and flags such as `--memory`) and as CPU millicores
+//! ([`millicores`]).
 
 use std::fmt;
 
@@ -36,11 +37,18 @@ impl std::str::FromStr for ByteQuantity {
     type Err = QuantityError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let (numerator, denominator) = parse(input)?;
-        let bytes = u64::try_from(numerator.div_ceil(denominator)).map_err(|_| QuantityError {
+        let err = |reason| QuantityError {
             input: input.to_string(),
-            reason: "too large",
-        })?;
+            reason,
+        };
+        let amount = Amount::parse(input)?;
+        if amount.is_negative() {
+            return Err(err("negative"));
+        }
+        let bytes = amount
+            .scaled_ceil(1)
+            .and_then(|b| u64::try_from(b).ok())
+            .ok_or_else(|| err("too large"))?;
         Ok(Self {
             text: input.trim().to_string(),
             bytes,
@@ -50,73 +58,126 @@ impl std::str::FromStr for ByteQuantity {
 
 /// A CPU quantity (`500m`, `2`, `0.25`) in millicores, rounded up.
 pub fn millicores(input: &str) -> Result<u64, QuantityError> {
-    let (numerator, denominator) = parse(input)?;
-    numerator
-        .checked_mul(1000)
-        .map(|n| n.div_ceil(denominator))
+    let err = |reason| QuantityError {
+        input: input.to_string(),
+        reason,
+    };
+    let amount = Amount::parse(input)?;
+    if amount.is_negative() {
+        return Err(err("negative"));
+    }
+    amount
+        .scaled_ceil(1000)
         .and_then(|m| u64::try_from(m).ok())
-        .ok_or_else(|| QuantityError {
-            input: input.to_string(),
-            reason: "too large",
-        })
+        .ok_or_else(|| err("too large"))
 }
 
-/// The exact value of a quantity as numerator / denominator.
-fn parse(input: &str) -> Result<(u128, u128), QuantityError> {
-    {
+/// The exact value of a quantity: `mantissa × 10^exp10 × 1024^exp1024`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Amount {
+    mantissa: i128,
+    exp10: i32,
+    exp1024: u32,
+}
+
+impl Amount {
+    /// Reads a quantity: a signed decimal number, then a binary suffix (`Ki`..`Ei`), a
+    /// decimal suffix (`n`, `u`, `m`, none, `k`, `M`..`E`) or an exponent (`e3`, `E-2`).
+    pub fn parse(input: &str) -> Result<Self, QuantityError> {
         let err = |reason| QuantityError {
             input: input.to_string(),
             reason,
         };
         let text = input.trim();
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
+        let (negative, text) = match text.as_bytes().first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let number_len = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(text.len());
-        let (number, suffix) = text.split_at(split);
-        let number = number.strip_prefix('+').unwrap_or(number);
-        if number.is_empty() || number.starts_with('.') && number.len() == 1 {
+        let (number, suffix) = text.split_at(number_len);
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() && fraction.is_empty() {
             return Err(err("no number"));
         }
-        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
-        if !int_part.chars().all(|c| c.is_ascii_digit())
-            || !frac_part.chars().all(|c| c.is_ascii_digit())
-        {
+        if fraction.contains('.') {
             return Err(err("malformed number"));
         }
-        // Multiplier as numerator / denominator, to stay exact for `m` and fractions.
-        let (num, den): (u128, u128) = match suffix {
-            "" => (1, 1),
-            "m" => (1, 1000),
-            "k" => (1_000, 1),
-            "M" => (1_000_000, 1),
-            "G" => (1_000_000_000, 1),
-            "T" => (1_000_000_000_000, 1),
-            "P" => (1_000_000_000_000_000, 1),
-            "E" => (1_000_000_000_000_000_000, 1),
-            "Ki" => (1 << 10, 1),
-            "Mi" => (1 << 20, 1),
-            "Gi" => (1 << 30, 1),
-            "Ti" => (1 << 40, 1),
-            "Pi" => (1 << 50, 1),
-            "Ei" => (1 << 60, 1),
-            s if s.starts_with(['e', 'E']) => {
-                let exp: u32 = s[1..].parse().map_err(|_| err("malformed exponent"))?;
-                if exp > 18 {
+        let mut mantissa: i128 = 0;
+        for digit in whole.bytes().chain(fraction.bytes()) {
+            mantissa = mantissa
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(i128::from(digit - b'0')))
+                .ok_or_else(|| err("too many digits"))?;
+        }
+        let fraction_len = i32::try_from(fraction.len()).map_err(|_| err("too many digits"))?;
+        let (exp10, exp1024) = match suffix {
+            "Ki" => (0, 1),
+            "Mi" => (0, 2),
+            "Gi" => (0, 3),
+            "Ti" => (0, 4),
+            "Pi" => (0, 5),
+            "Ei" => (0, 6),
+            "n" => (-9, 0),
+            "u" => (-6, 0),
+            "m" => (-3, 0),
+            "" => (0, 0),
+            "k" => (3, 0),
+            "M" => (6, 0),
+            "G" => (9, 0),
+            "T" => (12, 0),
+            "P" => (15, 0),
+            "E" => (18, 0),
+            _ => {
+                let exponent = suffix
+                    .strip_prefix(['e', 'E'])
+                    .ok_or_else(|| err("unknown suffix"))?
+                    .parse::<i32>()
+                    .map_err(|_| err("malformed exponent"))?;
+                if exponent.abs() > 100 {
                     return Err(err("too large"));
                 }
-                (10u128.pow(exp), 1)
+                (exponent, 0)
             }
-            _ => return Err(err("unknown suffix")),
         };
-        if frac_part.len() > 18 || int_part.len() > 20 {
-            return Err(err("too many digits"));
+        Ok(Self {
+            mantissa: if negative { -mantissa } else { mantissa },
+            exp10: exp10 - fraction_len,
+            exp1024,
+        })
+    }
+
+    /// Whether the quantity is zero.
+    pub fn is_zero(&self) -> bool {
+        self.mantissa == 0
+    }
+
+    /// Whether the quantity is below zero.
+    pub fn is_negative(&self) -> bool {
+        self.mantissa < 0
+    }
+
+    /// `ceil(self × scale)`, or `None` on overflow.
+    pub fn scaled_ceil(&self, scale: i128) -> Option<i128> {
+        let mut n = self.mantissa.checked_mul(scale)?;
+        n = n.checked_mul(1024i128.checked_pow(self.exp1024)?)?;
+        if self.exp10 >= 0 {
+            n.checked_mul(10i128.checked_pow(self.exp10.unsigned_abs())?)
+        } else {
+            Some(ceil_div(n, 10i128.checked_pow(self.exp10.unsigned_abs())?))
         }
-        let scale = 10u128.pow(frac_part.len() as u32);
-        let digits: u128 = format!("{int_part}{frac_part}")
-            .parse()
-            .map_err(|_| err("malformed number"))?;
-        let numerator = digits.checked_mul(num).ok_or_else(|| err("too large"))?;
-        Ok((numerator, scale * den))
+    }
+}
+
+/// `n / d` rounded towards positive infinity.
+pub fn ceil_div(n: i128, d: i128) -> i128 {
+    let q = n / d;
+    if n % d != 0 && (n > 0) == (d > 0) {
+        q + 1
+    } else {
+        q
     }
 }
 
@@ -162,6 +223,20 @@ mod tests {
         assert_eq!(millicores("0.25").expect("0.25"), 250);
         assert_eq!(millicores("1.5").expect("1.5"), 1500);
         assert!(millicores("1Q").is_err());
+    }
+
+    #[test]
+    fn amounts_are_exact() {
+        let q = |s: &str| Amount::parse(s).expect(s);
+        assert_eq!(q("1e3").scaled_ceil(1), Some(1000));
+        assert_eq!(q("1.5k").scaled_ceil(1), Some(1500));
+        assert_eq!(q("100n").scaled_ceil(1000), Some(1));
+        assert_eq!(q("2Gi").scaled_ceil(1), Some(2 << 30));
+        assert_eq!(q(".5").scaled_ceil(1000), Some(500));
+        assert_eq!(q("-1").scaled_ceil(1), Some(-1));
+        for bad in ["", "abc", "1.2.3", "1Q", "."] {
+            assert!(Amount::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

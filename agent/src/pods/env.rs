@@ -3,11 +3,12 @@
 //! Parts: [`resolve`] (`envFrom` first, then `env` in order: plain values with `$(VAR)`
 //! expansion, `valueFrom` config map and secret keys, pod fields and container resources),
 //! [`expand`] (Kubernetes' `$(VAR)` expansion, also used for `command` and `args`),
-//! [`ConfigError`] (why an environment cannot be built), and a small resource-quantity
-//! reader for `resourceFieldRef`.
+//! and [`ConfigError`] (why an environment cannot be built). Quantities for
+//! `resourceFieldRef` are read by [`crate::quantity`].
 //!
 //! Pods have no IP of their own in Skiff: `status.podIP` is the host's IP.
 
+use crate::quantity::{Amount, ceil_div};
 use crate::sources::{Sources, secret_entries};
 use k8s_openapi::api::core::v1::{
     Container, EnvFromSource, ObjectFieldSelector, Pod, ResourceFieldSelector,
@@ -346,7 +347,7 @@ fn resource_value(
     let scale = if milli { 1000 } else { 1 };
     let read = |q: &Quantity| -> Result<(bool, i128), ConfigError> {
         let invalid = || ConfigError::InvalidQuantity(q.0.clone());
-        let amount = parse_quantity(q)?;
+        let amount = Amount::parse(&q.0).map_err(|_| invalid())?;
         Ok((
             amount.is_zero(),
             amount.scaled_ceil(scale).ok_or_else(invalid)?,
@@ -363,99 +364,6 @@ fn resource_value(
         }
     };
     Ok(ceil_div(value, divisor).to_string())
-}
-
-/// A resource quantity: `mantissa × 10^exp10 × 1024^exp1024`, exactly.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Amount {
-    mantissa: i128,
-    exp10: i32,
-    exp1024: u32,
-}
-
-impl Amount {
-    fn is_zero(&self) -> bool {
-        self.mantissa == 0
-    }
-
-    /// `ceil(self × scale)`, or `None` on overflow.
-    fn scaled_ceil(&self, scale: i128) -> Option<i128> {
-        let mut n = self.mantissa.checked_mul(scale)?;
-        n = n.checked_mul(1024i128.checked_pow(self.exp1024)?)?;
-        if self.exp10 >= 0 {
-            n.checked_mul(10i128.checked_pow(self.exp10.unsigned_abs())?)
-        } else {
-            Some(ceil_div(n, 10i128.checked_pow(self.exp10.unsigned_abs())?))
-        }
-    }
-}
-
-fn ceil_div(n: i128, d: i128) -> i128 {
-    let q = n / d;
-    if n % d != 0 && (n > 0) == (d > 0) {
-        q + 1
-    } else {
-        q
-    }
-}
-
-/// Reads a Kubernetes quantity: a signed decimal number, then a binary suffix (`Ki`..`Ei`),
-/// a decimal suffix (`n`, `u`, `m`, ``, `k`, `M`..`E`) or an exponent (`e3`, `E-2`).
-fn parse_quantity(quantity: &Quantity) -> Result<Amount, ConfigError> {
-    let invalid = || ConfigError::InvalidQuantity(quantity.0.clone());
-    let text = quantity.0.trim();
-    let (negative, text) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let number_len = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(number_len);
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
-        return Err(invalid());
-    }
-    let mut mantissa: i128 = 0;
-    for digit in whole.bytes().chain(fraction.bytes()) {
-        mantissa = mantissa
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(i128::from(digit - b'0')))
-            .ok_or_else(invalid)?;
-    }
-    let fraction_len = i32::try_from(fraction.len()).map_err(|_| invalid())?;
-    let (exp10, exp1024) = match suffix {
-        "Ki" => (0, 1),
-        "Mi" => (0, 2),
-        "Gi" => (0, 3),
-        "Ti" => (0, 4),
-        "Pi" => (0, 5),
-        "Ei" => (0, 6),
-        "n" => (-9, 0),
-        "u" => (-6, 0),
-        "m" => (-3, 0),
-        "" => (0, 0),
-        "k" => (3, 0),
-        "M" => (6, 0),
-        "G" => (9, 0),
-        "T" => (12, 0),
-        "P" => (15, 0),
-        "E" => (18, 0),
-        _ => {
-            let exponent = suffix
-                .strip_prefix(['e', 'E'])
-                .and_then(|e| e.parse::<i32>().ok())
-                .filter(|e| e.abs() <= 100)
-                .ok_or_else(invalid)?;
-            (exponent, 0)
-        }
-    };
-    Ok(Amount {
-        mantissa: if negative { -mantissa } else { mantissa },
-        exp10: exp10 - fraction_len,
-        exp1024,
-    })
 }
 
 #[cfg(test)]
@@ -901,18 +809,5 @@ mod tests {
             &no_sources(),
         );
         assert!(matches!(err, Err(ConfigError::UnsupportedResource(_))));
-    }
-
-    #[test]
-    fn quantities_parse_exactly() {
-        let q = |s: &str| parse_quantity(&Quantity(s.into())).expect(s);
-        assert_eq!(q("1e3").scaled_ceil(1), Some(1000));
-        assert_eq!(q("1.5k").scaled_ceil(1), Some(1500));
-        assert_eq!(q("100n").scaled_ceil(1000), Some(1));
-        assert_eq!(q("2Gi").scaled_ceil(1), Some(2 << 30));
-        assert_eq!(q(".5").scaled_ceil(1000), Some(500));
-        for bad in ["", "abc", "1.2.3", "1Q", "."] {
-            assert!(parse_quantity(&Quantity(bad.into())).is_err(), "{bad}");
-        }
     }
 }
