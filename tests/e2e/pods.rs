@@ -673,3 +673,37 @@ fn pods_run_on_the_node_they_are_bound_to() {
             .any(|e| e.file_name().to_string_lossy().ends_with(&uid_a))
     );
 }
+
+#[test]
+fn a_module_that_cannot_load_says_why() {
+    let server = Server::start();
+    let agent = Agent::start(&server, "node-a");
+    let manifest = server.manifest(
+        "import.yaml",
+        &pod("needs-import", programs::P1_UNKNOWN_IMPORT, &[], ""),
+    );
+    server.ok(&["apply", "-f", manifest.to_str().expect("utf-8")]);
+    wait_for(
+        &server,
+        &agent,
+        "needs-import",
+        "{.status.containerStatuses[0].state.waiting.reason}",
+        "CreateContainerError",
+    );
+    let message = jsonpath(
+        &server,
+        "needs-import",
+        "{.status.containerStatuses[0].state.waiting.message}",
+    );
+    assert!(message.contains("import"), "{message}");
+    let events = eventually("the Failed event", || {
+        let events = server.ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=needs-import",
+        ]);
+        events.contains("Failed").then_some(events)
+    });
+    assert!(events.contains("import"), "{events}");
+}
