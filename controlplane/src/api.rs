@@ -6,7 +6,8 @@
 //! relayed from the node's agent); [`path`], [`query`] and
 //! [`body`] parse requests ([`protobuf`] decodes kubectl's protobuf bodies); [`admit`] defaults and validates written objects; [`table`]
 //! renders kubectl's tables; [`discovery`] and [`openapi`] describe the API; [`error`] is
-//! the `Status` error type; [`state`] holds the store and object access.
+//! the `Status` error type; [`state`] holds the store and object access; [`modules`]
+//! serves the wasm module store (`/skiff/v1/modules/`).
 
 pub mod admit;
 pub mod apply;
@@ -14,6 +15,7 @@ pub mod body;
 pub mod discovery;
 pub mod error;
 pub mod log;
+pub mod modules;
 pub mod openapi;
 pub mod patch;
 pub mod path;
@@ -45,6 +47,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/readyz", get(discovery::healthy))
         .route("/openapi/v2", get(openapi::v2))
         .route("/openapi/v3", get(openapi::v3_index))
+        .route(
+            modules::ROUTE,
+            get(modules::get)
+                .head(modules::head)
+                .put(modules::put)
+                .fallback(modules::method_not_allowed),
+        )
         .fallback(resource::handle)
         // Bodies are limited (with a `Status` answer) in `body::read`.
         .layer(DefaultBodyLimit::disable())

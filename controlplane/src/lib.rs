@@ -11,8 +11,16 @@
 pub mod api;
 pub mod bootstrap;
 pub mod cache;
+pub mod client;
+pub mod controllers;
+pub mod events;
 pub mod grace;
+pub mod informer;
 pub mod kinds;
+pub mod manager;
+pub mod modules;
 pub mod objects;
+pub mod scheduler;
 pub mod selector;
 pub mod store;
+pub mod workqueue;

@@ -74,6 +74,12 @@ impl ApiError {
         )
     }
 
+    /// A change that changed nothing: in-process writers (the controllers) use it to stop
+    /// a read-modify-write without writing. Never sent to a client.
+    pub(crate) fn unchanged() -> Self {
+        Self::new(StatusCode::NOT_MODIFIED, "Unchanged", "nothing to change")
+    }
+
     /// 409: the object changed since the client read it.
     pub fn conflict(qualified_resource: &str, name: &str, why: &str) -> Self {
         Self::new(

@@ -95,7 +95,7 @@ async fn dispatch(
         }
         (Method::POST, true, Some("binding")) => {
             let binding = read_object(headers, body).await?;
-            let done = write::modify(state, &without_sub(&target), &query, |pod| {
+            let done = write::modify(state, &target, &query, |pod| {
                 scale::bind(&target, pod, &binding)
             })
             .await?;

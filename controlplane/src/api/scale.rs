@@ -91,10 +91,29 @@ pub fn bind(path: &ResourcePath, pod: &Value, binding: &Value) -> ApiResult<Valu
         _ => {
             let mut next = pod.clone();
             next["spec"]["nodeName"] = json!(node);
+            set_condition(
+                &mut next,
+                json!({"type": "PodScheduled", "status": "True",
+                       "lastProbeTime": null, "lastTransitionTime": crate::objects::meta::now()}),
+            );
             if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("resourceVersion");
             }
             Ok(next)
         }
     }
+}
+
+/// Puts `condition` in the pod's `status.conditions`, replacing one of the same type.
+fn set_condition(pod: &mut Value, condition: Value) {
+    if !pod.get("status").is_some_and(Value::is_object) {
+        pod["status"] = json!({});
+    }
+    let status = &mut pod["status"];
+    if !status.get("conditions").is_some_and(Value::is_array) {
+        status["conditions"] = json!([]);
+    }
+    let conditions = status["conditions"].as_array_mut().expect("an array");
+    conditions.retain(|c| c.get("type") != condition.get("type"));
+    conditions.push(condition);
 }

@@ -1,9 +1,11 @@
-//! [`ApiState`]: what every handler shares — the store — and the typed object access on
+//! [`ApiState`]: what every handler shares — the store, and the module store when the
+//! server keeps one — and the typed object access on
 //! top of it: read an object with its `resourceVersion`, write one back under an
 //! optimistic precondition, and map store errors to API errors.
 
 use super::error::ApiError;
 use crate::kinds::ResourceKind;
+use crate::modules::ModuleStore;
 use crate::objects::meta;
 use crate::store::{Error as StoreError, KeyValue, Store};
 use bytes::Bytes;
@@ -15,6 +17,8 @@ use std::sync::Arc;
 pub struct ApiState {
     /// The store every object lives in.
     pub store: Arc<dyn Store>,
+    /// The wasm modules served at `/skiff/v1/modules/`; `None` answers those with 503.
+    pub modules: Option<Arc<ModuleStore>>,
 }
 
 /// An object as stored, with the revision it was last written at.
@@ -27,9 +31,18 @@ pub struct Stored {
 }
 
 impl ApiState {
-    /// Wraps a store.
+    /// Wraps a store, without a module store.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            modules: None,
+        }
+    }
+
+    /// Serves `modules` at `/skiff/v1/modules/`.
+    pub fn with_modules(mut self, modules: Arc<ModuleStore>) -> Self {
+        self.modules = Some(modules);
+        self
     }
 
     /// Reads the object at `key`, or 404.

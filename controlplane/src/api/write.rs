@@ -1,5 +1,6 @@
 //! Writes: create, update (whole object or its `status`), delete (preconditions,
-//! graceful deletion of bound pods, finalizers) and deletecollection.
+//! graceful deletion of bound pods, finalizers, `propagationPolicy`, namespaces that wait
+//! for their contents) and deletecollection.
 
 use super::admit::admit;
 use super::apply;
@@ -193,6 +194,8 @@ fn keep_other_half(path: &ResourcePath, current: &Value, next: &mut Value) {
         return;
     }
     match path.subresource.as_deref() {
+        // A binding sets `spec.nodeName` and the `PodScheduled` condition both.
+        Some("binding") => {}
         Some("status") => {
             let status = next.get("status").cloned();
             let mut merged = current.clone();
@@ -231,11 +234,7 @@ async fn finish_deletion_if_done(
         .object
         .pointer("/metadata/deletionTimestamp")
         .is_some();
-    let finalizers = stored
-        .object
-        .pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty());
+    let finalizers = has_finalizers(path.kind, &stored.object);
     let graceful = stored
         .object
         .pointer("/metadata/deletionGracePeriodSeconds")
@@ -250,6 +249,46 @@ async fn finish_deletion_if_done(
     Ok(stored)
 }
 
+/// Whether anything still holds the object's deletion: `metadata.finalizers`, or for a
+/// namespace `spec.finalizers` (the namespace controller's `kubernetes`, removed once the
+/// namespace is empty).
+fn has_finalizers(kind: &crate::kinds::ResourceKind, object: &Value) -> bool {
+    let non_empty = |pointer| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+    };
+    non_empty("/metadata/finalizers") || (kind.kind == "Namespace" && non_empty("/spec/finalizers"))
+}
+
+/// The finalizer with which the garbage collector orphans an object's dependents before
+/// the object goes (`propagationPolicy: Orphan`).
+pub const ORPHAN_FINALIZER: &str = "orphan";
+/// The finalizer with which the garbage collector deletes an object's dependents before
+/// the object goes (`propagationPolicy: Foreground`).
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+
+/// The finalizer a deletion adds for the garbage collector, if any: the requested
+/// `propagationPolicy`, else the kind's default — background for every kind but
+/// `batch/v1` Jobs, which orphan their pods (Kubernetes keeps that for compatibility;
+/// kubectl always asks for background).
+fn propagation_finalizer(
+    kind: &crate::kinds::ResourceKind,
+    options: &DeleteOptions,
+) -> Option<&'static str> {
+    let default = if kind.kind == "Job" && kind.group == "batch" && kind.version == "v1" {
+        "Orphan"
+    } else {
+        "Background"
+    };
+    match options.propagation.as_deref().unwrap_or(default) {
+        "Orphan" => Some(ORPHAN_FINALIZER),
+        "Foreground" => Some(FOREGROUND_FINALIZER),
+        _ => None,
+    }
+}
+
 /// The `DeleteOptions` a client may send.
 #[derive(Debug, Default)]
 pub struct DeleteOptions {
@@ -259,6 +298,9 @@ pub struct DeleteOptions {
     pub uid: Option<String>,
     /// `preconditions.resourceVersion`.
     pub resource_version: Option<String>,
+    /// `propagationPolicy`: `Orphan`, `Background` or `Foreground` (`None`: the kind's
+    /// default, background).
+    pub propagation: Option<String>,
 }
 
 impl DeleteOptions {
@@ -275,12 +317,13 @@ impl DeleteOptions {
                 .pointer("/preconditions/resourceVersion")
                 .and_then(Value::as_str)
                 .map(String::from);
-            if let Some(policy) = body.get("propagationPolicy").and_then(Value::as_str)
-                && !["Orphan", "Background", "Foreground"].contains(&policy)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "propagationPolicy must be Orphan, Background or Foreground, got {policy:?}"
-                )));
+            if let Some(policy) = body.get("propagationPolicy").and_then(Value::as_str) {
+                if !["Orphan", "Background", "Foreground"].contains(&policy) {
+                    return Err(ApiError::bad_request(format!(
+                        "propagationPolicy must be Orphan, Background or Foreground, got {policy:?}"
+                    )));
+                }
+                options.propagation = Some(policy.to_string());
             }
         }
         if let Some(grace) = grace_query {
@@ -329,30 +372,36 @@ pub async fn delete(
             ),
         ));
     }
+    if path.kind.kind == "Namespace" && crate::bootstrap::SYSTEM_NAMESPACES.contains(&name.as_str())
+    {
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
+    }
     if query.dry_run {
         return Ok(current.object);
     }
-    if path.kind.kind == "Namespace" {
-        delete_namespace_contents(state, &name).await?;
-    }
-    let has_finalizers = current
-        .object
-        .pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .is_some_and(|f| !f.is_empty());
+    let propagation = propagation_finalizer(path.kind, options);
     let grace = graceful_period(path, &current.object, options);
-    if has_finalizers || grace > 0 {
+    if has_finalizers(path.kind, &current.object) || propagation.is_some() || grace > 0 {
         if current
             .object
             .pointer("/metadata/deletionTimestamp")
             .is_some()
         {
-            return Ok(current.object);
+            return shorten_grace(state, path, &key, current, grace).await;
         }
         let mut marked = current.object.clone();
         marked["metadata"]["deletionTimestamp"] = json!(meta::now());
         if grace > 0 {
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+        }
+        if let Some(finalizer) = propagation {
+            add_finalizer(&mut marked, finalizer);
+        }
+        if path.kind.kind == "Namespace" {
+            // The namespace controller empties it, then removes its `kubernetes` finalizer.
+            marked["status"]["phase"] = json!("Terminating");
         }
         let stored = state
             .update(path.kind, &key, &marked, current.revision)
@@ -363,6 +412,47 @@ pub async fn delete(
         .remove(path.kind, &key, &name, Some(current.revision))
         .await?
         .object)
+}
+
+/// A second deletion of an object already being deleted may shorten its grace period (the
+/// node's agent confirms a pod's end with grace 0); once nothing holds it any more, the
+/// object goes.
+async fn shorten_grace(
+    state: &ApiState,
+    path: &ResourcePath,
+    key: &str,
+    current: Stored,
+    grace: i64,
+) -> ApiResult<Value> {
+    let shorter = current
+        .object
+        .pointer("/metadata/deletionGracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .is_some_and(|stored| grace < stored);
+    if !shorter {
+        return Ok(current.object);
+    }
+    let mut shortened = current.object.clone();
+    shortened["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+    let stored = state
+        .update(path.kind, key, &shortened, current.revision)
+        .await?;
+    Ok(finish_deletion_if_done(state, path, key, stored)
+        .await?
+        .object)
+}
+
+/// Adds `finalizer` to `metadata.finalizers` unless it is there.
+fn add_finalizer(object: &mut Value, finalizer: &str) {
+    let finalizers = &mut object["metadata"]["finalizers"];
+    if !finalizers.is_array() {
+        *finalizers = json!([]);
+    }
+    if let Some(list) = finalizers.as_array_mut()
+        && !list.iter().any(|f| f == finalizer)
+    {
+        list.push(json!(finalizer));
+    }
 }
 
 /// The grace period of a deletion: only pods bound to a node wait for it (the node's agent
@@ -387,27 +477,6 @@ fn graceful_period(path: &ResourcePath, object: &Value, options: &DeleteOptions)
         })
         .unwrap_or(30)
         .max(0)
-}
-
-/// Deletes everything in a namespace (before the namespace itself).
-async fn delete_namespace_contents(state: &ApiState, namespace: &str) -> ApiResult<()> {
-    for kind in crate::kinds::KINDS.iter().filter(|k| k.namespaced) {
-        let prefix = kind.key_prefix(Some(namespace));
-        let list = state
-            .store
-            .list(&prefix)
-            .await
-            .map_err(super::state::store_error)?;
-        for kv in list.items {
-            let name = kv.key.rsplit('/').next().unwrap_or_default().to_string();
-            match state.remove(kind, &kv.key, &name, None).await {
-                Ok(_) => {}
-                Err(e) if e.reason == "NotFound" => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
 }
 
 /// `DELETE` of a collection: deletes every matching object; returns them as a list.

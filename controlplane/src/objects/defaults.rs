@@ -34,15 +34,7 @@ pub fn apply(kind: &str, object: &mut Value) {
             set(spec, "replicas", json!(1));
             template(spec);
         }
-        "Job" => {
-            let spec = entry(object, "spec");
-            set(spec, "completions", json!(1));
-            set(spec, "parallelism", json!(1));
-            set(spec, "backoffLimit", json!(6));
-            set(spec, "completionMode", json!("NonIndexed"));
-            set(spec, "suspend", json!(false));
-            template(spec);
-        }
+        "Job" => job(object),
         "Service" => {
             let spec = entry(object, "spec");
             set(spec, "type", json!("ClusterIP"));
@@ -63,7 +55,10 @@ pub fn apply(kind: &str, object: &mut Value) {
             let status = entry(object, "status");
             set(status, "phase", json!("Active"));
         }
-        "Secret" => set(object, "type", json!("Opaque")),
+        "Secret" => {
+            set(object, "type", json!("Opaque"));
+            fold_string_data(object);
+        }
         "HorizontalPodAutoscaler" => {
             let spec = entry(object, "spec");
             set(spec, "minReplicas", json!(1));
@@ -73,6 +68,80 @@ pub fn apply(kind: &str, object: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// Job defaults, and the selector Kubernetes generates at creation: the pods of a Job are
+/// selected by its UID (`batch.kubernetes.io/controller-uid`) and labelled with its name,
+/// unless the user chose `manualSelector`. The UID is already set when defaults run.
+fn job(object: &mut Value) {
+    let template_labels = object.pointer("/spec/template/metadata/labels").cloned();
+    let labels_empty = object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .is_none_or(Map::is_empty);
+    if let Some(labels) = template_labels.filter(|l| l.is_object())
+        && labels_empty
+    {
+        entry(object, "metadata")["labels"] = labels;
+    }
+    let name = object.pointer("/metadata/name").cloned();
+    let uid = object.pointer("/metadata/uid").cloned();
+    let spec = entry(object, "spec");
+    // A Job with neither is one pod run once; with only `parallelism` it is a work queue.
+    if spec.get("completions").is_none_or(Value::is_null)
+        && spec.get("parallelism").is_none_or(Value::is_null)
+    {
+        set(spec, "completions", json!(1));
+    }
+    set(spec, "parallelism", json!(1));
+    set(spec, "backoffLimit", json!(6));
+    set(spec, "completionMode", json!("NonIndexed"));
+    set(spec, "suspend", json!(false));
+    if spec.get("podFailurePolicy").is_none_or(Value::is_null) {
+        set(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
+    }
+    set(spec, "manualSelector", json!(false));
+    if spec.get("manualSelector") == Some(&json!(false))
+        && let (Some(name), Some(uid)) = (name, uid)
+    {
+        let labels = entry(entry(entry(spec, "template"), "metadata"), "labels");
+        for key in [JOB_NAME_LABEL, LEGACY_JOB_NAME_LABEL] {
+            set(labels, key, name.clone());
+        }
+        for key in [CONTROLLER_UID_LABEL, LEGACY_CONTROLLER_UID_LABEL] {
+            set(labels, key, uid.clone());
+        }
+        let selector = entry(entry(spec, "selector"), "matchLabels");
+        set(selector, CONTROLLER_UID_LABEL, uid);
+    }
+    template(spec);
+}
+
+/// Label with the name of a Job, on its pods.
+pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
+/// The older spelling of [`JOB_NAME_LABEL`], still set.
+pub const LEGACY_JOB_NAME_LABEL: &str = "job-name";
+/// Label with the UID of a Job, on its pods; its generated selector selects by it.
+pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
+/// The older spelling of [`CONTROLLER_UID_LABEL`], still set.
+pub const LEGACY_CONTROLLER_UID_LABEL: &str = "controller-uid";
+
+/// A Secret's `stringData` is write-only: its entries are base64-encoded into `data`
+/// (overriding keys of the same name), and it is not stored.
+fn fold_string_data(secret: &mut Value) {
+    use base64::Engine as _;
+    let Some(string_data) = secret.as_object_mut().and_then(|o| o.remove("stringData")) else {
+        return;
+    };
+    let Value::Object(entries) = string_data else {
+        return;
+    };
+    let data = entry(secret, "data");
+    for (key, value) in entries {
+        if let Some(text) = value.as_str() {
+            data[key] = json!(base64::engine::general_purpose::STANDARD.encode(text));
+        }
     }
 }
 
@@ -160,6 +229,21 @@ fn set(object: &mut Value, key: &str, value: Value) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn secret_string_data_is_folded_into_data() {
+        let mut secret = serde_json::json!({
+            "kind": "Secret",
+            "data": {"a": "b2xk", "keep": "eA=="},
+            "stringData": {"a": "new", "token": "s3cr3t"},
+        });
+        apply("Secret", &mut secret);
+        assert!(secret.get("stringData").is_none());
+        assert_eq!(secret["data"]["a"], "bmV3");
+        assert_eq!(secret["data"]["token"], "czNjcjN0");
+        assert_eq!(secret["data"]["keep"], "eA==");
+        assert_eq!(secret["type"], "Opaque");
+    }
+
     use super::*;
 
     #[test]
@@ -181,6 +265,49 @@ mod tests {
         apply("Deployment", &mut d);
         assert_eq!(d["spec"]["replicas"], 0);
         assert!(d["spec"]["strategy"].get("rollingUpdate").is_none());
+    }
+
+    #[test]
+    fn a_job_selects_its_pods_by_its_uid() {
+        let mut job = json!({"metadata": {"name": "pi", "uid": "u-1"},
+            "spec": {"template": {"metadata": {"labels": {"app": "pi"}},
+                                  "spec": {"restartPolicy": "Never", "containers": []}}}});
+        apply("Job", &mut job);
+        assert_eq!(job["metadata"]["labels"], json!({"app": "pi"}));
+        let spec = &job["spec"];
+        assert_eq!(spec["completions"], 1);
+        assert_eq!(spec["parallelism"], 1);
+        assert_eq!(spec["manualSelector"], false);
+        assert_eq!(
+            spec["selector"]["matchLabels"],
+            json!({"batch.kubernetes.io/controller-uid": "u-1"})
+        );
+        let labels = &spec["template"]["metadata"]["labels"];
+        assert_eq!(labels["app"], "pi");
+        assert_eq!(labels["batch.kubernetes.io/job-name"], "pi");
+        assert_eq!(labels["job-name"], "pi");
+        assert_eq!(labels["batch.kubernetes.io/controller-uid"], "u-1");
+        assert_eq!(labels["controller-uid"], "u-1");
+    }
+
+    #[test]
+    fn a_job_with_only_parallelism_is_a_work_queue() {
+        let mut job = json!({"metadata": {"name": "q", "uid": "u"}, "spec": {"parallelism": 3}});
+        apply("Job", &mut job);
+        assert!(job["spec"].get("completions").is_none());
+        assert_eq!(job["spec"]["parallelism"], 3);
+    }
+
+    #[test]
+    fn a_manual_selector_is_left_alone() {
+        let mut job = json!({"metadata": {"name": "m", "uid": "u"}, "spec": {"manualSelector": true,
+            "selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}}}});
+        apply("Job", &mut job);
+        assert_eq!(job["spec"]["selector"], json!({"matchLabels": {"a": "b"}}));
+        assert_eq!(
+            job["spec"]["template"]["metadata"]["labels"],
+            json!({"a": "b"})
+        );
     }
 
     #[test]

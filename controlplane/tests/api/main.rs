@@ -4,6 +4,7 @@
 
 mod barrage;
 mod log;
+mod modules;
 mod watch;
 
 use axum::Router;

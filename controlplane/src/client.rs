@@ -1,0 +1,313 @@
+//! [`Client`]: how the scheduler and the controllers write. Every write goes through the
+//! API server's own write path — defaults, validation, `generation`, finalizers, graceful
+//! deletion and field ownership (`managedFields` name the controller) — only without HTTP
+//! in between, the way an in-process kube-controller-manager would talk to its API server.
+//!
+//! Objects are the `k8s-openapi` types; reads are direct gets from the (cached) store, for
+//! the rare controller that needs the latest version rather than its informer's.
+
+use crate::api::ApiState;
+use crate::api::error::{ApiError, ApiResult};
+use crate::api::path::ResourcePath;
+use crate::api::query::Query;
+use crate::api::write::{self, DeleteOptions};
+use crate::informer::{Object, kind_of};
+use crate::objects::meta;
+use k8s_openapi::Resource;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Writes objects as one named field manager. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    state: ApiState,
+    manager: &'static str,
+}
+
+/// What to do with the dependents of a deleted object (`propagationPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// Delete the object now; the garbage collector deletes its dependents after.
+    Background,
+    /// Delete the dependents first; the object stays (with the `foregroundDeletion`
+    /// finalizer) until they are gone.
+    Foreground,
+    /// Delete the object and leave its dependents, without their owner reference to it.
+    Orphan,
+}
+
+impl Client {
+    /// A client writing as `manager` (shown in `managedFields`).
+    pub fn new(state: ApiState, manager: &'static str) -> Self {
+        Self { state, manager }
+    }
+
+    /// The API state this client writes to.
+    pub fn state(&self) -> &ApiState {
+        &self.state
+    }
+
+    fn query(&self) -> Query {
+        Query {
+            field_manager: Some(self.manager.to_string()),
+            ..Query::default()
+        }
+    }
+
+    fn path<K: Object + Resource>(
+        namespace: Option<&str>,
+        name: Option<&str>,
+        subresource: Option<&str>,
+    ) -> ResourcePath {
+        let kind = kind_of::<K>();
+        ResourcePath {
+            kind,
+            namespace: namespace.filter(|_| kind.namespaced).map(String::from),
+            name: name.map(String::from),
+            subresource: subresource.map(String::from),
+        }
+    }
+
+    /// Creates `object` in `namespace` (its own, if `None`); returns it as stored.
+    pub async fn create<K: Object + Resource + Serialize>(&self, object: &K) -> ApiResult<K> {
+        let namespace = object.metadata().namespace.clone();
+        let mut value = serde_json::to_value(object).map_err(ApiError::internal)?;
+        value["apiVersion"] = json!(K::API_VERSION);
+        value["kind"] = json!(K::KIND);
+        let path = Self::path::<K>(namespace.as_deref(), None, None);
+        let written = write::create(&self.state, &path, &self.query(), value).await?;
+        typed(written.object)
+    }
+
+    /// The object as stored now.
+    pub async fn get<K: Object + Resource>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<K> {
+        let path = Self::path::<K>(namespace, Some(name), None);
+        let stored = self.state.read(path.kind, &path.key()?, name).await?;
+        typed(stored.object)
+    }
+
+    /// Changes an object: `change` gets the latest version and says whether it changed
+    /// anything; an unchanged object is not written. Retried on conflicts with the latest
+    /// version. Returns the object as stored.
+    pub async fn update<K: Object + Resource + Serialize>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        change: impl FnMut(&mut K) -> bool,
+    ) -> ApiResult<K> {
+        self.modify(namespace, name, None, change).await
+    }
+
+    /// Changes an object's `status`, as [`update`](Self::update) changes the object.
+    pub async fn update_status<K: Object + Resource + Serialize>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        change: impl FnMut(&mut K) -> bool,
+    ) -> ApiResult<K> {
+        self.modify(namespace, name, Some("status"), change).await
+    }
+
+    async fn modify<K: Object + Resource + Serialize>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        subresource: Option<&str>,
+        mut change: impl FnMut(&mut K) -> bool,
+    ) -> ApiResult<K> {
+        let path = Self::path::<K>(namespace, Some(name), subresource);
+        // A change that changes nothing is not written (no new revision, no watch event),
+        // as Kubernetes skips no-op updates.
+        let mut unchanged: Option<Value> = None;
+        let written = write::modify(&self.state, &path, &self.query(), |current| {
+            let mut object: K = typed(current.clone())?;
+            if !change(&mut object) {
+                unchanged = Some(current.clone());
+                return Err(ApiError::unchanged());
+            }
+            let mut value = serde_json::to_value(&object).map_err(ApiError::internal)?;
+            value["apiVersion"] = json!(K::API_VERSION);
+            value["kind"] = json!(K::KIND);
+            if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("resourceVersion");
+            }
+            Ok(value)
+        })
+        .await;
+        let written = match (written, unchanged) {
+            (Err(e), Some(current)) if e.reason == "Unchanged" => return typed(current),
+            (written, _) => written?,
+        };
+        typed(written.object)
+    }
+
+    /// Deletes an object, with `propagation` for its dependents and, if given, a UID
+    /// precondition (so a same-named successor is never deleted by mistake).
+    pub async fn delete<K: Object + Resource>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        uid: Option<&str>,
+        propagation: Propagation,
+    ) -> ApiResult<()> {
+        let path = Self::path::<K>(namespace, Some(name), None);
+        let options = DeleteOptions {
+            uid: uid.map(String::from),
+            propagation: Some(propagation.as_str().to_string()),
+            ..DeleteOptions::default()
+        };
+        write::delete(&self.state, &path, &self.query(), &options).await?;
+        Ok(())
+    }
+
+    /// Deletes an object at once, without the graceful period a pod bound to a node
+    /// otherwise waits for its agent to confirm (`gracePeriodSeconds: 0`, as
+    /// `kubectl delete --force --grace-period=0`); with a UID precondition if given.
+    /// Finalizers still hold it.
+    pub async fn force_delete<K: Object + Resource>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        uid: Option<&str>,
+    ) -> ApiResult<()> {
+        let path = Self::path::<K>(namespace, Some(name), None);
+        let options = DeleteOptions {
+            uid: uid.map(String::from),
+            grace_period_seconds: Some(0),
+            propagation: Some(Propagation::Background.as_str().to_string()),
+            ..DeleteOptions::default()
+        };
+        write::delete(&self.state, &path, &self.query(), &options).await?;
+        Ok(())
+    }
+
+    /// Binds a pending pod to `node`, as the `binding` subresource does: sets
+    /// `spec.nodeName` and the `PodScheduled` condition. Fails with 409 if the pod is
+    /// already bound, is being deleted, or is no longer the pod with `uid`.
+    ///
+    /// Like Kubernetes' binding storage (a `GuaranteedUpdate` of the pod), this changes
+    /// the stored pod directly — read, check, set the two fields, write under the read
+    /// revision, again on a conflict — without re-running the pod's admission or
+    /// recording field ownership: a binding changes nothing a user wrote. It is the
+    /// scheduler's hot path; a burst of pods is a burst of these.
+    pub async fn bind(&self, namespace: &str, name: &str, uid: &str, node: &str) -> ApiResult<()> {
+        let path = ResourcePath {
+            kind: kind_of::<k8s_openapi::api::core::v1::Pod>(),
+            namespace: Some(namespace.to_string()),
+            name: Some(name.to_string()),
+            subresource: Some("binding".to_string()),
+        };
+        let key = path.key()?;
+        let binding = json!({"metadata": {"name": name, "uid": uid}, "target": {"kind": "Node", "name": node}});
+        let conflict = |why: &str| ApiError::conflict("pods/binding", name, why);
+        for _ in 0..BIND_RETRIES {
+            let current = self.state.read(path.kind, &key, name).await?;
+            if meta::meta_str(&current.object, "uid") != Some(uid) {
+                return Err(conflict(&format!(
+                    "pod {name} was replaced (its UID is no longer {uid})"
+                )));
+            }
+            if current
+                .object
+                .pointer("/metadata/deletionTimestamp")
+                .is_some()
+            {
+                return Err(conflict(&format!(
+                    "pod {name} is being deleted, cannot be assigned to a host"
+                )));
+            }
+            let next = crate::api::scale::bind(&path, &current.object, &binding)?;
+            let bytes = crate::api::state::encode(&next)?;
+            match self.state.store.update(&key, bytes, current.revision).await {
+                Ok(_) => return Ok(()),
+                Err(crate::store::Error::Conflict { .. }) => continue,
+                Err(crate::store::Error::NotFound { .. }) => {
+                    return Err(ApiError::not_found("pods", name));
+                }
+                Err(e) => return Err(crate::api::state::store_error(e)),
+            }
+        }
+        Err(conflict("the pod kept changing; please try again"))
+    }
+
+    /// Binds `pod` — the caller's cached copy of a pending pod, e.g. its informer's — to
+    /// `node`, as [`bind`](Self::bind) does. The write is tried first against the copy's
+    /// `resourceVersion`, as Kubernetes' `GuaranteedUpdate` tries a cached existing object
+    /// first: no read, no waiting for the cache to catch up. Only if the copy was stale is
+    /// the stored pod read, by [`bind`](Self::bind).
+    ///
+    /// The copy is written back as the stored object it mirrors: stored pods are exactly
+    /// what their type can hold, since admission round-trips every object through it. It
+    /// must therefore be a whole copy (an informer that trimmed `managedFields` from its
+    /// objects could not use this).
+    pub async fn bind_cached(
+        &self,
+        pod: &k8s_openapi::api::core::v1::Pod,
+        node: &str,
+    ) -> ApiResult<()> {
+        let meta = &pod.metadata;
+        let namespace = meta.namespace.as_deref().unwrap_or_default();
+        let name = meta.name.as_deref().unwrap_or_default();
+        let uid = meta.uid.as_deref().unwrap_or_default();
+        let revision = meta
+            .resource_version
+            .as_deref()
+            .and_then(|rv| rv.parse::<u64>().ok());
+        let unbound = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .is_none_or(str::is_empty);
+        if let Some(revision) = revision.filter(|_| unbound && meta.deletion_timestamp.is_none()) {
+            let kind = kind_of::<k8s_openapi::api::core::v1::Pod>();
+            let key = kind.key(Some(namespace), name);
+            let mut next = pod.clone();
+            next.metadata.resource_version = None;
+            next.spec.get_or_insert_default().node_name = Some(node.to_string());
+            let conditions = next
+                .status
+                .get_or_insert_default()
+                .conditions
+                .get_or_insert_default();
+            conditions.retain(|c| c.type_ != "PodScheduled");
+            conditions.push(k8s_openapi::api::core::v1::PodCondition {
+                type_: "PodScheduled".into(),
+                status: "True".into(),
+                last_transition_time: Some(crate::events::time_now()),
+                ..Default::default()
+            });
+            let bytes = serde_json::to_vec(&next).map_err(ApiError::internal)?;
+            match self.state.store.update(&key, bytes.into(), revision).await {
+                Ok(_) => return Ok(()),
+                Err(crate::store::Error::Conflict { .. }) => {}
+                Err(crate::store::Error::NotFound { .. }) => {
+                    return Err(ApiError::not_found("pods", name));
+                }
+                Err(e) => return Err(crate::api::state::store_error(e)),
+            }
+        }
+        self.bind(namespace, name, uid, node).await
+    }
+}
+
+/// Attempts of a binding that keeps losing the race to other writers of the pod.
+const BIND_RETRIES: usize = 8;
+
+impl Propagation {
+    /// The `propagationPolicy` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Propagation::Background => "Background",
+            Propagation::Foreground => "Foreground",
+            Propagation::Orphan => "Orphan",
+        }
+    }
+}
+
+fn typed<K: Object + Resource>(value: Value) -> ApiResult<K> {
+    serde_json::from_value(value).map_err(ApiError::internal)
+}

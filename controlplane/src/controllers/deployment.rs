@@ -1,0 +1,336 @@
+//! The Deployment controller: rolls each Deployment's pod template out through
+//! ReplicaSets, one per template, as Kubernetes' `pkg/controller/deployment` does — with
+//! the annotations, conditions and status fields `kubectl rollout status|history|undo|
+//! pause|resume|restart` read.
+//!
+//! Level-triggered: the key is the Deployment's `namespace/name`, queued when the
+//! Deployment, one of its ReplicaSets (or an orphan its selector matches) or one of their
+//! pods changes. A reconcile claims the ReplicaSets (adopting matching orphans, releasing
+//! those that no longer match) and hands them to a [`rollout::Rollout`].
+//!
+//! Parts: [`rollout`] (one reconcile, the shared writes), [`replicasets`] (finding or
+//! creating the new ReplicaSet), [`rolling`] and [`recreate`] (the strategies), [`scale`]
+//! (proportional scaling), [`sync`] (pause and scale-only reconciles), [`history`]
+//! (`revisionHistoryLimit`), [`status`] and [`conditions`] (what kubectl reads),
+//! [`revision`] (the revision annotations), [`hash`] (`pod-template-hash`) and
+//! [`fenceposts`] (`maxSurge`, `maxUnavailable`).
+
+mod conditions;
+mod fenceposts;
+mod hash;
+mod history;
+mod recreate;
+mod replicasets;
+mod revision;
+mod rolling;
+mod rollout;
+mod scale;
+mod status;
+mod sync;
+
+use super::pods::ownership::{self, Claim, controller_of};
+use super::pods::{self, is_deleting};
+use crate::api::error::ApiError;
+use crate::client::Client;
+use crate::events::{Involved, Recorder};
+use crate::informer::{Change, Informer, key_of};
+use crate::manager::Context;
+use crate::selector::LabelSelector;
+use crate::workqueue::{self, Requeue, WorkQueue};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Deployments reconciled at once (Kubernetes' `--concurrent-deployment-syncs`).
+pub const WORKERS: usize = 5;
+
+/// What a reconcile of a Deployment can fail at; the key is retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A write to the API failed.
+    #[error("cannot {action} for Deployment {deployment}: {message}")]
+    Api {
+        /// What was being done.
+        action: &'static str,
+        /// The Deployment's key.
+        deployment: String,
+        /// The API's answer.
+        message: String,
+    },
+    /// A ReplicaSet was deleted and created again under the same name meanwhile.
+    #[error("ReplicaSet {0} was replaced while being updated")]
+    Replaced(String),
+    /// The new ReplicaSet's name is taken by another ReplicaSet; `collisionCount` was
+    /// raised so that the next attempt picks another.
+    #[error("the pod template hash of Deployment {0} collides with another ReplicaSet")]
+    HashCollision(String),
+}
+
+impl Error {
+    fn api(action: &'static str, deployment: &str, error: &ApiError) -> Self {
+        Self::Api {
+            action,
+            deployment: deployment.to_string(),
+            message: error.message.clone(),
+        }
+    }
+}
+
+/// The Deployment controller, built and not yet running.
+pub struct DeploymentController {
+    shared: Arc<Shared>,
+}
+
+/// What the workers share.
+struct Shared {
+    deployments: Informer<Deployment>,
+    replicasets: Informer<ReplicaSet>,
+    pods: Informer<Pod>,
+    client: Client,
+    events: Recorder,
+    queue: WorkQueue<String>,
+}
+
+impl DeploymentController {
+    /// Builds the controller, subscribing to Deployment, ReplicaSet and pod changes.
+    pub fn new(ctx: &Context) -> Self {
+        let informers = &ctx.informers;
+        let shared = Arc::new(Shared {
+            deployments: informers.deployments.clone(),
+            replicasets: informers.replicasets.clone(),
+            pods: informers.pods.clone(),
+            client: ctx.client("deployment-controller"),
+            events: ctx.events.component("deployment-controller"),
+            queue: WorkQueue::new(),
+        });
+        let queue = shared.queue.clone();
+        informers.deployments.subscribe(move |change| {
+            let unchanged = change
+                .old
+                .zip(change.new)
+                .is_some_and(|(o, n)| o.metadata.resource_version == n.metadata.resource_version);
+            if !unchanged {
+                queue.add(change.key.to_string());
+            }
+        });
+        let owners = Owners {
+            deployments: informers.deployments.clone(),
+            replicasets: informers.replicasets.clone(),
+            queue: shared.queue.clone(),
+        };
+        let pod_owners = owners.clone();
+        informers
+            .replicasets
+            .subscribe(move |change| owners.replicaset_changed(change));
+        let owners = pod_owners;
+        informers
+            .pods
+            .subscribe(move |change| owners.pod_changed(change));
+        Self { shared }
+    }
+
+    /// Reconciles Deployments until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let shared = self.shared;
+        let queue = shared.queue.clone();
+        workqueue::run(
+            "deployment",
+            queue,
+            WORKERS,
+            shutdown,
+            move |key: String| {
+                let shared = shared.clone();
+                async move { shared.reconcile(&key).await }
+            },
+        )
+        .await;
+    }
+}
+
+/// Turns ReplicaSet and pod changes into Deployment keys.
+#[derive(Clone)]
+struct Owners {
+    deployments: Informer<Deployment>,
+    replicasets: Informer<ReplicaSet>,
+    queue: WorkQueue<String>,
+}
+
+impl Owners {
+    fn replicaset_changed(&self, change: &Change<'_, ReplicaSet>) {
+        if let Some(old) = change.old {
+            let new_ref = change.new.and_then(|n| controller_of(&n.metadata));
+            if controller_of(&old.metadata) != new_ref {
+                self.enqueue_owner(&old.metadata);
+            }
+        }
+        let rs = change.object();
+        if controller_of(&rs.metadata).is_some() {
+            self.enqueue_owner(&rs.metadata);
+            return;
+        }
+        let labels_changed = change
+            .old
+            .zip(change.new)
+            .is_none_or(|(o, n)| o.metadata.labels != n.metadata.labels);
+        if change.new.is_some() && labels_changed {
+            self.enqueue_selecting(&rs.metadata);
+        }
+    }
+
+    fn pod_changed(&self, change: &Change<'_, Pod>) {
+        let pod = change.object();
+        let Some(r) = controller_of(&pod.metadata).filter(|r| r.kind == "ReplicaSet") else {
+            return;
+        };
+        let Some(rs) = self
+            .replicasets
+            .get_named(pod.metadata.namespace.as_deref(), &r.name)
+        else {
+            return;
+        };
+        if rs.metadata.uid.as_deref() == Some(r.uid.as_str()) {
+            self.enqueue_owner(&rs.metadata);
+        }
+    }
+
+    /// Queues the Deployment controlling the object with `meta`, if it exists.
+    fn enqueue_owner(&self, meta: &ObjectMeta) {
+        let Some(r) = controller_of(meta).filter(|r| r.kind == "Deployment") else {
+            return;
+        };
+        let Some(d) = self
+            .deployments
+            .get_named(meta.namespace.as_deref(), &r.name)
+        else {
+            return;
+        };
+        if d.metadata.uid.as_deref() == Some(r.uid.as_str()) {
+            self.queue.add(key_of(&d.metadata));
+        }
+    }
+
+    /// Queues every Deployment whose selector matches the orphan with `meta`.
+    fn enqueue_selecting(&self, meta: &ObjectMeta) {
+        let namespace = meta.namespace.as_deref().unwrap_or_default();
+        for d in self.deployments.list_namespace(namespace) {
+            let Some(Ok(selector)) = d.spec.as_ref().map(|s| pods::selector(&s.selector)) else {
+                continue;
+            };
+            if !selector.is_empty() && selector.matches(pods::labels(meta)) {
+                self.queue.add(key_of(&d.metadata));
+            }
+        }
+    }
+}
+
+impl Shared {
+    async fn reconcile(&self, key: &str) -> Result<Requeue, Error> {
+        let Some(d) = self.deployments.get(key) else {
+            return Ok(Requeue::Done);
+        };
+        let d = (*d).clone();
+        let spec_selector = d
+            .spec
+            .as_ref()
+            .map(|s| s.selector.clone())
+            .unwrap_or_default();
+        let selector = match pods::selector(&spec_selector) {
+            Ok(selector) if !selector.is_empty() => selector,
+            Ok(_) => return self.selecting_everything(key, d).await,
+            Err(e) => {
+                tracing::warn!(deployment = %key, error = %e, "Deployment has an invalid selector; ignored");
+                return Ok(Requeue::Done);
+            }
+        };
+        let rses = self.claim_replicasets(key, &d, &selector).await?;
+        rollout::Rollout::new(self, key, d, rses).run().await
+    }
+
+    /// A Deployment that selects every pod is not acted on (it would adopt everything);
+    /// it is told so, and its generation counted as observed.
+    async fn selecting_everything(&self, key: &str, d: Deployment) -> Result<Requeue, Error> {
+        self.events.warning(
+            Involved::of::<Deployment>(&d.metadata),
+            "SelectingAll",
+            "This deployment is selecting all pods. A non-empty selector is required.",
+        );
+        let generation = d.metadata.generation;
+        let observed = d.status.as_ref().and_then(|s| s.observed_generation);
+        if observed >= generation {
+            return Ok(Requeue::Done);
+        }
+        let name = d.metadata.name.clone().unwrap_or_default();
+        let result = self
+            .client
+            .update_status::<Deployment>(d.metadata.namespace.as_deref(), &name, |latest| {
+                let status = latest.status.get_or_insert_with(Default::default);
+                let changed = status.observed_generation != generation;
+                status.observed_generation = generation;
+                changed
+            })
+            .await;
+        match result {
+            Ok(_) => Ok(Requeue::Done),
+            Err(e) if e.reason == "NotFound" => Ok(Requeue::Done),
+            Err(e) => Err(Error::api("update the status", key, &e)),
+        }
+    }
+
+    /// The ReplicaSets the Deployment controls, after adopting matching orphans and
+    /// releasing those that no longer match.
+    async fn claim_replicasets(
+        &self,
+        key: &str,
+        d: &Deployment,
+        selector: &LabelSelector,
+    ) -> Result<Vec<ReplicaSet>, Error> {
+        let namespace = d.metadata.namespace.as_deref().unwrap_or_default();
+        let uid = d.metadata.uid.as_deref().unwrap_or_default();
+        let mut owned = Vec::new();
+        let mut may_adopt: Option<bool> = None;
+        for rs in self.replicasets.list_namespace(namespace) {
+            match ownership::claim(&d.metadata, selector, &rs.metadata) {
+                Claim::Owned => owned.push((*rs).clone()),
+                Claim::Ignore => {}
+                Claim::Release => ownership::release::<ReplicaSet>(&self.client, &rs.metadata, uid)
+                    .await
+                    .map_err(|e| Error::api("release a ReplicaSet", key, &e))?,
+                Claim::Adopt => {
+                    if may_adopt.is_none() {
+                        may_adopt = Some(self.still_current(d).await);
+                    }
+                    if may_adopt != Some(true) {
+                        continue;
+                    }
+                    let reference = ownership::controller_ref::<Deployment>(&d.metadata);
+                    let adopted = ownership::adopt::<ReplicaSet>(
+                        &self.client,
+                        &rs.metadata,
+                        &reference,
+                        selector,
+                    )
+                    .await
+                    .map_err(|e| Error::api("adopt a ReplicaSet", key, &e))?;
+                    owned.extend(adopted);
+                }
+            }
+        }
+        Ok(owned)
+    }
+
+    /// Whether the Deployment, read fresh, is still the one the informer has and is not
+    /// being deleted.
+    async fn still_current(&self, d: &Deployment) -> bool {
+        let name = d.metadata.name.as_deref().unwrap_or_default();
+        match self
+            .client
+            .get::<Deployment>(d.metadata.namespace.as_deref(), name)
+            .await
+        {
+            Ok(fresh) => fresh.metadata.uid == d.metadata.uid && !is_deleting(&fresh.metadata),
+            Err(_) => false,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! A dependent whose owners may be gone (Kubernetes' `attemptToDeleteItem`). Its owners
+//! are judged on the live object: if any is still solid, references to gone owners (and
+//! to owners deleting in the foreground) are removed and the dependent stays; otherwise it
+//! is deleted — in the foreground when an owner waits for it and it has dependents of
+//! its own, so that the wait reaches down the whole chain.
+
+use super::item::{Item, ObjectRef};
+use super::owners::{self, Verdict};
+use super::{Error, Inner, object};
+use crate::api::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::workqueue::Requeue;
+use serde_json::Value;
+
+impl Inner {
+    /// Looks at the dependent `item`.
+    pub(super) async fn attempt_to_delete(&self, item: &ObjectRef) -> Result<Requeue, Error> {
+        let Some(source) = self.sources.of(item.kind) else {
+            return Ok(Requeue::Done);
+        };
+        let Some(cached) = source.get(&item.key()) else {
+            return Ok(Requeue::Done);
+        };
+        let cached_meta = cached.meta();
+        if cached_meta.uid.as_deref() != Some(item.uid.as_str())
+            || cached_meta
+                .owner_references
+                .as_ref()
+                .is_none_or(Vec::is_empty)
+            || owners::all_solid(&self.sources, cached.as_ref())
+        {
+            return Ok(Requeue::Done);
+        }
+        // Some owner looks gone: decide on the object as it is now.
+        let Some(live) = object::read(&self.state, item)
+            .await
+            .map_err(Error::of("read", item))?
+        else {
+            return Ok(Requeue::Done);
+        };
+        if live.pointer("/metadata/deletionTimestamp").is_some() {
+            return Ok(Requeue::Done);
+        }
+        let namespace = item.namespace.as_deref();
+        let (mut solid, mut gone, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
+        for reference in owners::references(&live) {
+            let verdict = owners::verify(&self.state, &self.sources, &reference, namespace)
+                .await
+                .map_err(Error::of("look up the owners of", item))?;
+            match verdict {
+                Verdict::Solid => solid.push(reference.uid),
+                Verdict::Dangling => gone.push(reference.uid),
+                Verdict::Waiting => waiting.push(reference.uid),
+            }
+        }
+        if !solid.is_empty() {
+            let stale: Vec<String> = gone.into_iter().chain(waiting).collect();
+            if !stale.is_empty() {
+                object::remove_owner_references(&self.state, item, &stale)
+                    .await
+                    .map_err(Error::of("remove gone owners from", item))?;
+                tracing::debug!(object = %item, "removed references to gone owners");
+            }
+            return Ok(Requeue::Done);
+        }
+        if gone.is_empty() && waiting.is_empty() {
+            // No owners left at all (removed meanwhile): nothing to decide.
+            return Ok(Requeue::Done);
+        }
+        let propagation = if !waiting.is_empty() && !self.sources.dependents(&item.uid).is_empty() {
+            "Foreground"
+        } else {
+            own_policy(&live)
+        };
+        tracing::info!(object = %item, propagation, "owners gone; deleting");
+        object::delete(&self.state, item, propagation)
+            .await
+            .map_err(Error::of("delete", item))?;
+        // Its owners waiting in the foreground look again once it is gone; its own
+        // dependents are looked at when its deletion is seen.
+        Ok(Requeue::Done)
+    }
+
+    /// Queues the dependents of the owner `owner` (gone, or deleting them).
+    pub(super) fn queue_dependents(&self, owner: &ObjectRef) {
+        for (kind, dependent) in self.sources.dependents(&owner.uid) {
+            self.queue
+                .add(Item::Dependent(ObjectRef::of(kind, dependent.meta())));
+        }
+    }
+}
+
+/// How a dependent is deleted when nothing says otherwise: as its own finalizers ask
+/// (an object already asked to orphan or delete its own dependents keeps that).
+fn own_policy(object: &Value) -> &'static str {
+    let has = |finalizer: &str| {
+        object
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| f.iter().any(|f| f == finalizer))
+    };
+    if has(ORPHAN_FINALIZER) {
+        "Orphan"
+    } else if has(FOREGROUND_FINALIZER) {
+        "Foreground"
+    } else {
+        "Background"
+    }
+}

@@ -1,0 +1,250 @@
+//! [`WorkQueue`]: the keys a controller still has to reconcile, as client-go's workqueue
+//! keeps them. A key is queued at most once however often it is added; a key being
+//! reconciled is not handed to a second worker, and if it is added meanwhile it is queued
+//! again when the first reconcile is done. Failed keys come back after a per-key
+//! exponential backoff; [`run`] drives workers over a queue.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Display;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// First retry delay of a failing key; doubles per failure.
+pub const RETRY_BASE: Duration = Duration::from_millis(5);
+/// Longest retry delay of a failing key.
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// A deduplicating queue of keys. Cheap to clone (shared).
+pub struct WorkQueue<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Clone for WorkQueue<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<T> {
+    state: Mutex<State<T>>,
+    ready: Notify,
+}
+
+struct State<T> {
+    queue: VecDeque<T>,
+    /// Keys waiting to be processed (in `queue`, or to be re-queued when done).
+    dirty: HashSet<T>,
+    processing: HashSet<T>,
+    failures: HashMap<T, u32>,
+}
+
+impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    dirty: HashSet::new(),
+                    processing: HashSet::new(),
+                    failures: HashMap::new(),
+                }),
+                ready: Notify::new(),
+            }),
+        }
+    }
+
+    /// Queues `key` unless it is already waiting.
+    pub fn add(&self, key: T) {
+        let mut state = self.lock();
+        if !state.dirty.insert(key.clone()) {
+            return;
+        }
+        if !state.processing.contains(&key) {
+            state.queue.push_back(key);
+            drop(state);
+            self.inner.ready.notify_one();
+        }
+    }
+
+    /// Queues `key` after `delay`.
+    pub fn add_after(&self, key: T, delay: Duration) {
+        if delay.is_zero() {
+            return self.add(key);
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            this.add(key);
+        });
+    }
+
+    /// Queues `key` after its backoff, which doubles with each failure since it was last
+    /// [`forget`](Self::forget)-ten.
+    pub fn add_rate_limited(&self, key: T) {
+        let failures = {
+            let mut state = self.lock();
+            let n = state.failures.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let delay = RETRY_BASE
+            .saturating_mul(1u32 << (failures - 1).min(20))
+            .min(RETRY_MAX);
+        self.add_after(key, delay);
+    }
+
+    /// Clears `key`'s failure count.
+    pub fn forget(&self, key: &T) {
+        self.lock().failures.remove(key);
+    }
+
+    /// The next key to process; waits for one. Call [`done`](Self::done) after.
+    pub async fn next(&self) -> T {
+        loop {
+            let notified = self.inner.ready.notified();
+            {
+                let mut state = self.lock();
+                if let Some(key) = state.queue.pop_front() {
+                    state.dirty.remove(&key);
+                    state.processing.insert(key.clone());
+                    if !state.queue.is_empty() {
+                        self.inner.ready.notify_one();
+                    }
+                    return key;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Marks `key` processed; if it was added meanwhile, it is queued again.
+    pub fn done(&self, key: &T) {
+        let mut state = self.lock();
+        state.processing.remove(key);
+        if state.dirty.contains(key) {
+            state.queue.push_back(key.clone());
+            drop(state);
+            self.inner.ready.notify_one();
+        }
+    }
+
+    /// Keys waiting (not counting those being processed).
+    pub fn len(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Whether no key is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: Hash + Eq + Clone + Send + 'static> Default for WorkQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a reconcile asks for next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// Nothing: the key comes back when something changes.
+    Done,
+    /// Look again after this long (a deadline, a timer).
+    After(Duration),
+}
+
+/// Runs `workers` workers taking keys from `queue` and reconciling them, until `shutdown`.
+/// A failed reconcile is logged and its key retried with backoff.
+pub async fn run<T, E, F, Fut>(
+    name: &'static str,
+    queue: WorkQueue<T>,
+    workers: usize,
+    shutdown: CancellationToken,
+    reconcile: F,
+) where
+    T: Hash + Eq + Clone + Send + Sync + Display + 'static,
+    E: Display + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Requeue, E>> + Send + 'static,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers.max(1) {
+        let queue = queue.clone();
+        let shutdown = shutdown.clone();
+        let reconcile = reconcile.clone();
+        tasks.spawn(async move {
+            loop {
+                let key = tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    key = queue.next() => key,
+                };
+                match reconcile(key.clone()).await {
+                    Ok(requeue) => {
+                        queue.forget(&key);
+                        if let Requeue::After(delay) = requeue {
+                            queue.add_after(key.clone(), delay);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(controller = name, key = %key, error = %e, "reconcile failed; will retry");
+                        queue.add_rate_limited(key.clone());
+                    }
+                }
+                queue.done(&key);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_key_is_queued_once_and_requeued_if_added_while_processing() {
+        let q = WorkQueue::new();
+        q.add("a");
+        q.add("a");
+        q.add("b");
+        assert_eq!(q.len(), 2);
+        let a = q.next().await;
+        assert_eq!(a, "a");
+        q.add("a"); // while processing: not handed out again yet
+        assert_eq!(q.next().await, "b");
+        assert!(q.is_empty());
+        q.done(&"a");
+        assert_eq!(q.next().await, "a");
+        q.done(&"a");
+        q.done(&"b");
+        assert!(q.is_empty());
+    }
+
+    #[tokio::test]
+    async fn failures_back_off_exponentially_until_forgotten() {
+        let q = WorkQueue::new();
+        for _ in 0..4 {
+            q.add_rate_limited("k");
+        }
+        assert_eq!(q.lock().failures.get("k"), Some(&4));
+        // The retries land (5, 10, 20 and 40 ms later) as one queued key.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(q.len(), 1);
+        q.forget(&"k");
+        assert!(q.lock().failures.is_empty());
+    }
+}
