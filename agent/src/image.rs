@@ -3,11 +3,13 @@
 //!
 //! Parts: [`PullPolicy`] (the policy and Kubernetes' defaults), [`ImageStore`] (the cache and
 //! the coalescing of concurrent pulls), [`Pulled`] (what a pull yields) and [`PullError`].
-//! Inside: `reference` parses the forms accepted (file path, `file://`, `http(s)://`, OCI);
-//! `file`, `http` and `oci` fetch from each source; `disk` keeps blobs at
+//! Inside: `reference` parses the forms accepted (file path, `file://`, `http(s)://`,
+//! `skiff://modules/`, OCI); `file`, `http`, `cluster` (the API server's module store) and
+//! `oci` fetch from each source; `disk` keeps blobs at
 //! `<dir>/sha256/<hex>` and the reference index at `<dir>/index.json`; `memory` keeps the
 //! bytes of recently used blobs so that pods of a present image start without any I/O.
 
+mod cluster;
 mod disk;
 mod error;
 mod file;
@@ -103,6 +105,8 @@ struct Inner {
     save: tokio::sync::Mutex<()>,
     http: reqwest::Client,
     registries: Registries,
+    /// The API server's client, for `skiff://modules/` images.
+    api: Option<kube::Client>,
 }
 
 impl std::fmt::Debug for ImageStore {
@@ -119,6 +123,25 @@ impl ImageStore {
     /// registries (`host[:port]`, or `host` for any port) reached over plain HTTP;
     /// `localhost`, `127.0.0.1` and `[::1]` registries always are.
     pub fn new(dir: PathBuf, insecure: Vec<String>) -> Result<Self, PullError> {
+        Self::open(dir, insecure, None)
+    }
+
+    /// Opens the node's image store like [`ImageStore::new`], fetching `skiff://modules/`
+    /// images from the API server through `client` (its kubeconfig's address, TLS and
+    /// credentials).
+    pub fn with_client(
+        dir: PathBuf,
+        insecure: Vec<String>,
+        client: kube::Client,
+    ) -> Result<Self, PullError> {
+        Self::open(dir, insecure, Some(client))
+    }
+
+    fn open(
+        dir: PathBuf,
+        insecure: Vec<String>,
+        api: Option<kube::Client>,
+    ) -> Result<Self, PullError> {
         let disk = Disk::open(dir)?;
         let index = disk.load_index()?.images;
         Ok(ImageStore {
@@ -130,6 +153,7 @@ impl ImageStore {
                 save: tokio::sync::Mutex::new(()),
                 http: http::client()?,
                 registries: Registries::new(insecure)?,
+                api,
             }),
         })
     }
@@ -203,14 +227,15 @@ impl Drop for Landing {
 }
 
 impl Inner {
-    /// What the node knows of `image`: its index entry or, for a pinned file or URL, the
-    /// blob named by the pin (content-addressed, so valid under any name).
+    /// What the node knows of `image`: its index entry or, for a pinned file, URL or
+    /// cluster module, the blob named by the pin (content-addressed, so valid under any
+    /// name).
     fn entry(&self, image: &str, parsed: &ImageRef) -> Option<Entry> {
         if let Some(entry) = lock(&self.index).get(image) {
             return Some(entry.clone());
         }
         match (&parsed.source, &parsed.pin) {
-            (Source::File(_) | Source::Http(_), Some(pin)) => Some(Entry {
+            (Source::File(_) | Source::Http(_) | Source::Cluster(_), Some(pin)) => Some(Entry {
                 digest: pin.clone(),
                 image_id: pin.clone(),
                 file: None,
@@ -286,6 +311,12 @@ impl Inner {
             }
             Source::Http(url) => {
                 let bytes = http::get(&self.http, url).await?;
+                self.admit(image, pin, bytes, None, None).await
+            }
+            Source::Cluster(_) => {
+                // The parser guarantees the pin; it is what the module is fetched by.
+                let digest = pin.unwrap_or_default();
+                let bytes = cluster::get(self.api.as_ref(), digest).await?;
                 self.admit(image, pin, bytes, None, None).await
             }
             Source::Oci(r) => {

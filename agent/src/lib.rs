@@ -85,7 +85,11 @@ pub async fn run(
         cache_dir: Some(config.modules_dir()),
         ..RuntimeConfig::default()
     })?;
-    let images = image::ImageStore::new(config.images_dir(), config.insecure_registries.clone())?;
+    let images = image::ImageStore::with_client(
+        config.images_dir(),
+        config.insecure_registries.clone(),
+        client.clone(),
+    )?;
     let logs = logs::LogRegistry::new(config.logs_dir()).map_err(|source| Error::DataDir {
         path: config.logs_dir(),
         source,

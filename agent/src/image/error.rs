@@ -55,6 +55,15 @@ pub enum PullError {
         /// The innermost cause ("Connection refused (os error 111)", a TLS error, a timeout).
         detail: String,
     },
+    /// The API server could not supply a `skiff://modules/` image: it does not have the
+    /// module, is unreachable, or the agent has no client for it.
+    #[error("module {digest} from the API server: {detail}")]
+    ClusterModule {
+        /// The module's digest, `sha256:<hex>`.
+        digest: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// An OCI registry answered with an error (manifest unknown, unauthorized, ...).
     #[error("{reference}: registry {registry} says: {message}")]
     Registry {

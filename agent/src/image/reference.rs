@@ -1,7 +1,9 @@
 //! Parsing a container's `image` into where its bytes come from: [`Source::File`] (a
 //! `file:///abs/path` or bare `/abs/path` on the node), [`Source::Http`] (an `http(s)://`
-//! URL) or [`Source::Oci`] (anything else, parsed by `oci_client::Reference` with docker.io
-//! defaults), plus an optional `@sha256:<hex>` digest pin ([`ImageRef::pin`]).
+//! URL), [`Source::Cluster`] (`skiff://modules/<file-name>@sha256:<hex>`, the API server's
+//! module store, where `skiff apply` uploads a manifest's local modules) or [`Source::Oci`]
+//! (anything else, parsed by `oci_client::Reference` with docker.io defaults), plus an
+//! `@sha256:<hex>` digest pin ([`ImageRef::pin`]): optional, except for `skiff://`.
 
 use std::path::PathBuf;
 
@@ -10,6 +12,12 @@ use super::PullError;
 /// The prefix of a digest pin: only sha256 is supported, as for the blobs on disk.
 const PIN_PREFIX: &str = "sha256:";
 
+/// The prefix of references to the API server's module store.
+pub(crate) const CLUSTER_PREFIX: &str = "skiff://modules/";
+
+/// The form of a cluster module reference, for error messages.
+const CLUSTER_FORM: &str = "skiff://modules/<file-name>@sha256:<hex>";
+
 /// Where an image's bytes come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -17,6 +25,9 @@ pub(crate) enum Source {
     File(PathBuf),
     /// An `http://` or `https://` URL, without the pin.
     Http(String),
+    /// A module in the API server's module store, fetched by its pin (always present);
+    /// the file name it was uploaded from is only for people to read.
+    Cluster(String),
     /// An OCI artifact in a registry.
     Oci(oci_client::Reference),
 }
@@ -26,7 +37,8 @@ pub(crate) enum Source {
 pub(crate) struct ImageRef {
     /// Where the bytes come from.
     pub(crate) source: Source,
-    /// `sha256:<64 hex>` the content must hash to (file, HTTP) or the manifest digest (OCI).
+    /// `sha256:<64 hex>` the content must hash to (file, HTTP, cluster) or the manifest
+    /// digest (OCI).
     pub(crate) pin: Option<String>,
 }
 
@@ -72,10 +84,13 @@ pub(crate) fn parse(image: &str) -> Result<ImageRef, PullError> {
             pin,
         });
     }
+    if image.starts_with("skiff://") {
+        return cluster(image).map_err(|r| invalid(&r));
+    }
     if image.contains("://") {
         return Err(invalid(
-            "unsupported scheme; use file://, http://, https:// or an OCI reference \
-             (registry/repository[:tag][@sha256:digest])",
+            "unsupported scheme; use file://, http://, https://, skiff://modules/ or an OCI \
+             reference (registry/repository[:tag][@sha256:digest])",
         ));
     }
     let reference = oci_client::Reference::try_from(image).map_err(|e| invalid(&format!("{e}")))?;
@@ -87,6 +102,29 @@ pub(crate) fn parse(image: &str) -> Result<ImageRef, PullError> {
     Ok(ImageRef {
         source: Source::Oci(reference),
         pin,
+    })
+}
+
+/// Parses `skiff://modules/<file-name>@sha256:<hex>`: the pin is mandatory, since it is
+/// what the module is fetched by.
+fn cluster(image: &str) -> Result<ImageRef, String> {
+    let Some(rest) = image.strip_prefix(CLUSTER_PREFIX) else {
+        return Err(format!("a skiff:// image reads {CLUSTER_FORM}"));
+    };
+    let (name, pin) = split_pin(rest)?;
+    let Some(pin) = pin else {
+        return Err(format!(
+            "a skiff://modules/ image must be pinned by digest: {CLUSTER_FORM}"
+        ));
+    };
+    if name.is_empty() || name.contains('/') {
+        return Err(format!(
+            "a skiff://modules/ image names one file: {CLUSTER_FORM}"
+        ));
+    }
+    Ok(ImageRef {
+        source: Source::Cluster(name.to_owned()),
+        pin: Some(pin),
     })
 }
 
@@ -152,6 +190,33 @@ mod tests {
             Source::Http("http://127.0.0.1:8080/a.wasm".into())
         );
         assert_eq!(r.pin, None);
+    }
+
+    #[test]
+    fn cluster_modules_are_pinned_file_names() {
+        let r = parse(&format!("skiff://modules/ticker.wasm@sha256:{HEX}")).expect("valid");
+        assert_eq!(r.source, Source::Cluster("ticker.wasm".into()));
+        assert_eq!(r.pin, Some(format!("sha256:{HEX}")));
+        // An `@` in the file name is part of it.
+        let r = parse(&format!("skiff://modules/app@v2.wasm@sha256:{HEX}")).expect("valid");
+        assert_eq!(r.source, Source::Cluster("app@v2.wasm".into()));
+        for (bad, why) in [
+            ("skiff://modules/ticker.wasm".to_owned(), "pinned"),
+            (format!("skiff://modules/@sha256:{HEX}"), "one file"),
+            (format!("skiff://modules/a/b.wasm@sha256:{HEX}"), "one file"),
+            (
+                format!("skiff://blobs/a.wasm@sha256:{HEX}"),
+                "skiff://modules/",
+            ),
+            (
+                "skiff://modules/a.wasm@sha256:abc".to_owned(),
+                "64 lowercase hex",
+            ),
+        ] {
+            let e = parse(&bad).expect_err(&bad);
+            assert_eq!(e.reason(), "InvalidImageName", "{bad}: {e}");
+            assert!(e.to_string().contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]
