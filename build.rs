@@ -1,6 +1,7 @@
 //! Compiles the example guests in `examples/` to wasm and copies each next to its source
-//! (`examples/hello.wasm`, `examples/http-hello.wasm`), so that `cargo run -- run
-//! examples/hello.wasm` works on a fresh clone and manifests can name `./hello.wasm`.
+//! (`examples/hello.wasm`, `examples/ticker.wasm`, ...), so that `cargo run -- run
+//! examples/hello.wasm` works on a fresh clone and the example manifests can name
+//! `./ticker.wasm`.
 
 use skiff_guest_build::{build, examples};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `skiff agent`: joins this machine to a cluster as a node — registers the Node, keeps
 //! its Lease and status fresh, runs the pods bound to it, serves their logs — until
-//! SIGINT/SIGTERM.
+//! SIGINT/SIGTERM. [`NodeOptions`] are the node's tunables, shared with `skiff up`.
 
 use crate::signal::ShutdownSignals;
 use anyhow::Context;
@@ -33,9 +33,19 @@ pub struct AgentCommand {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:10250")]
     listen: SocketAddr,
 
-    /// How often the node's lease and status are renewed (e.g. 10s, 500ms).
+    /// The node's tunables.
+    #[command(flatten)]
+    options: NodeOptions,
+}
+
+/// What `skiff agent` and `skiff up` tune of the node they run.
+#[derive(Args, Debug)]
+pub struct NodeOptions {
+    /// How often the node's lease and status are renewed (e.g. 2s, 500ms). The control
+    /// plane marks a node NotReady after five missed renewals at this default (its
+    /// --node-monitor-grace-period, 10 s); Kubernetes renews every 10 s and waits 50 s.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration,
-          default_value = "10s")]
+          default_value = "2s")]
     lease_interval: Duration,
 
     /// Pods the node accepts: the size of its wasm instance pool.
@@ -67,27 +77,14 @@ impl AgentCommand {
 
     async fn run(self) -> anyhow::Result<()> {
         let mut signals = ShutdownSignals::install().context("cannot install signal handlers")?;
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)
-            .with_context(|| format!("cannot read {}", self.kubeconfig.display()))?;
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-            .await
-            .with_context(|| format!("cannot use {}", self.kubeconfig.display()))?;
-        let client = kube::Client::try_from(config).context("cannot create the API client")?;
+        let client = crate::client::from_kubeconfig(&self.kubeconfig).await?;
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .with_context(|| format!("cannot listen on {}", self.listen))?;
         let listen = listener
             .local_addr()
             .context("cannot read the bound address")?;
-        let mut agent = AgentConfig::new(self.name, listen, self.data_dir);
-        agent.lease_interval = self.lease_interval;
-        agent.max_pods = self.max_pods;
-        agent.backoff = BackoffConfig {
-            base: self.restart_backoff,
-            ..BackoffConfig::default()
-        };
-        agent.host_path_allow = self.host_path_allow;
-        agent.insecure_registries = self.insecure_registries;
+        let agent = self.options.config(self.name, listen, self.data_dir);
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         tokio::spawn(async move {
@@ -101,5 +98,22 @@ impl AgentCommand {
         );
         skiff_agent::run(client, agent, listener, shutdown).await?;
         Ok(())
+    }
+}
+
+impl NodeOptions {
+    /// The agent's configuration for node `name`, serving on `listen` (the bound address)
+    /// and keeping its files in `data_dir`.
+    pub fn config(self, name: String, listen: SocketAddr, data_dir: PathBuf) -> AgentConfig {
+        let mut agent = AgentConfig::new(name, listen, data_dir);
+        agent.lease_interval = self.lease_interval;
+        agent.max_pods = self.max_pods;
+        agent.backoff = BackoffConfig {
+            base: self.restart_backoff,
+            ..BackoffConfig::default()
+        };
+        agent.host_path_allow = self.host_path_allow;
+        agent.insecure_registries = self.insecure_registries;
+        agent
     }
 }

@@ -1,12 +1,21 @@
 //! `skiff`: Kubernetes' model and API, with pods that are WebAssembly sandboxes.
 //!
 //! One binary, one subcommand per file: [`run`] (try a module locally), [`server`] (the
-//! API server), [`agent`] (a node). Shared helper: [`signal`] (SIGINT/SIGTERM).
+//! API server), [`agent`] (a node), [`up`] (a whole local cluster), [`apply`] (apply
+//! manifests, uploading their local modules). Shared helpers: [`signal`] (SIGINT/SIGTERM),
+//! [`controlplane`] (starting the control plane), [`client`] (kube clients from
+//! kubeconfigs), [`manifests`] (reading manifests and rewriting local images).
 
 mod agent;
+mod apply;
+mod client;
+mod controlplane;
+mod manager_flags;
+mod manifests;
 mod run;
 mod server;
 mod signal;
+mod up;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -28,6 +37,10 @@ enum Command {
     Server(server::ServerCommand),
     /// Join this machine to a cluster as a node.
     Agent(agent::AgentCommand),
+    /// Run a cluster — control plane and one node — in the foreground.
+    Up(up::UpCommand),
+    /// Apply manifests to a cluster, uploading the local wasm modules they name.
+    Apply(apply::ApplyCommand),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +57,8 @@ fn main() -> ExitCode {
         Command::Run(command) => command.execute(),
         Command::Server(command) => command.execute(),
         Command::Agent(command) => command.execute(),
+        Command::Up(command) => command.execute(),
+        Command::Apply(command) => command.execute(),
     }
 }
 

@@ -186,7 +186,9 @@ fn dedup(mut items: Vec<&str>) -> Vec<&str> {
     items
 }
 
-/// The repository's example guests (`examples/`): `hello` (p1) and `http-hello` (p2).
+/// The repository's example guests (`examples/`): the p1 commands `hello`, `ticker`,
+/// `primes` and `config-reader` (the guests of the example manifests), and the p2
+/// component `http-hello`.
 pub fn examples(repo_root: &Path) -> GuestWorkspace {
     GuestWorkspace {
         dir: repo_root.join("examples"),
@@ -194,6 +196,21 @@ pub fn examples(repo_root: &Path) -> GuestWorkspace {
             Guest {
                 package: "hello",
                 artifact: "hello",
+                target: Target::P1,
+            },
+            Guest {
+                package: "ticker",
+                artifact: "ticker",
+                target: Target::P1,
+            },
+            Guest {
+                package: "primes",
+                artifact: "primes",
+                target: Target::P1,
+            },
+            Guest {
+                package: "config-reader",
+                artifact: "config_reader",
                 target: Target::P1,
             },
             Guest {
