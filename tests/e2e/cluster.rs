@@ -13,11 +13,18 @@ pub struct Server {
     /// Where it listens: a free port at first, then the same port on every restart, so
     /// that agents holding the kubeconfig find it again.
     listen: String,
+    /// Extra flags given to every start (`Server::start_with`).
+    extra: Vec<String>,
 }
 
 impl Server {
     /// Starts a server on a fresh data directory.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server on a fresh data directory with extra flags (timings, ...).
+    pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
         let mut server = Self {
@@ -25,6 +32,7 @@ impl Server {
             dir,
             data,
             listen: "127.0.0.1:0".to_string(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         server.spawn();
         server
@@ -35,6 +43,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
             .args(["server", "--listen", &self.listen, "--data-dir"])
             .arg(&self.data)
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

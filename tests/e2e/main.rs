@@ -3,9 +3,14 @@
 
 mod agent;
 mod cluster;
+mod deployments;
+mod jobs;
 mod kubectl;
+mod nodes;
 mod pods;
 mod run;
+mod scheduling;
+mod up;
 
 use std::path::Path;
 use std::process::{Command, Output};
