@@ -3,8 +3,8 @@
 //!
 //! 1. start latency: pods bound one after another (created with `spec.nodeName`), from
 //!    the create returning to the watch seeing `status.phase=Running` — p50/p99;
-//! 2. burst: 1,000 pending pods bound at once through the `binding` subresource, time
-//!    until all are Running;
+//! 2. burst: 1,000 pending pods created at once and placed by the scheduler, time until
+//!    all are Running;
 //! 3. density: 10,000 idle long-running pods on a fresh agent, its resident memory per
 //!    pod above its baseline.
 //!
@@ -17,58 +17,13 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
 use serde_json::json;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use support::{agent, machine, rss_kib, wait_node};
+
+mod support;
 
 const IMAGE: &str = skiff_test_programs::P1_SLEEP;
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn skiff() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .env_remove("SKIFF_LOG");
-    cmd
-}
-
-fn agent(kubeconfig: &Path, dir: &Path, name: &str, max_pods: u32) -> Process {
-    Process(
-        skiff()
-            .args(["agent", "--name", name, "--listen", "127.0.0.1:0"])
-            .args(["--max-pods", &max_pods.to_string()])
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .arg("--data-dir")
-            .arg(dir.join(name))
-            .spawn()
-            .expect("spawn skiff agent"),
-    )
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
 
 fn pod(name: &str, node: Option<&str>) -> Pod {
     serde_json::from_value(json!({
@@ -82,17 +37,6 @@ fn pod(name: &str, node: Option<&str>) -> Pod {
         },
     }))
     .expect("pod")
-}
-
-async fn wait_node(client: &kube::Client, name: &str) {
-    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
-    for _ in 0..600 {
-        if nodes.get_opt(name).await.ok().flatten().is_some() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("node {name} did not register");
 }
 
 /// Waits until every pod in `names` has been seen Running by `events`.
@@ -155,44 +99,10 @@ async fn main() {
         (500, 1000, 10_000)
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("server");
-    let _server = Process(
-        skiff()
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
-            .spawn()
-            .expect("spawn skiff server"),
-    );
-    let kubeconfig: PathBuf = data.join("kubeconfig");
-    for _ in 0..600 {
-        if kubeconfig.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let config = kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
-        &Default::default(),
-    )
-    .await
-    .expect("config");
-    let client = kube::Client::try_from(config).expect("client");
+    let server = support::server(dir.path(), &[]).await;
+    let (client, kubeconfig) = (server.client.clone(), server.kubeconfig.clone());
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    println!(
-        "machine: {}, {} cores",
-        std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(
-                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
-                    .split(':')
-                    .nth(1)
-                    .unwrap_or("")
-                    .trim()
-                    .to_string())
-            )
-            .unwrap_or_default(),
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    );
+    println!("{}", machine());
 
     if only("start") {
         start_benches(&client, &pods, &kubeconfig, dir.path(), sequential, burst).await;
@@ -211,7 +121,7 @@ async fn start_benches(
     burst: usize,
 ) {
     // 1. Sequential start latency.
-    let node = agent(kubeconfig, dir, "bench", 2048);
+    let node = agent(kubeconfig, dir, "bench", 2048, &[]);
     wait_node(client, "bench").await;
     // Warm the node: pull and compile the image once.
     let mut events = pods
@@ -242,9 +152,14 @@ async fn start_benches(
     );
     delete_all(pods).await;
 
-    // 2. Burst: pending pods bound at once.
+    // 2. Burst: pending pods created at once, placed by the scheduler.
     let names: Vec<String> = (0..burst).map(|i| format!("burst-{i}")).collect();
-    let limit = Arc::new(Semaphore::new(64));
+    let mut events = pods
+        .watch(&WatchParams::default(), "0")
+        .await
+        .expect("watch")
+        .boxed();
+    let start = Instant::now();
     futures::stream::iter(names.iter().cloned())
         .map(|name| {
             let pods = pods.clone();
@@ -258,42 +173,11 @@ async fn start_benches(
         .try_collect::<Vec<()>>()
         .await
         .expect("create pending pods");
-    let mut events = pods
-        .watch(&WatchParams::default(), "0")
-        .await
-        .expect("watch")
-        .boxed();
-    let start = Instant::now();
-    let mut binds = Vec::new();
-    for name in &names {
-        let permit = limit.clone().acquire_owned().await.expect("semaphore");
-        let pods = pods.clone();
-        let name = name.clone();
-        binds.push(tokio::spawn(async move {
-            let _permit = permit;
-            let binding = json!({
-                "apiVersion": "v1", "kind": "Binding",
-                "metadata": {"name": name},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": "bench"},
-            });
-            pods.create_subresource::<_, serde_json::Value>(
-                "binding",
-                &name,
-                &PostParams::default(),
-                &binding,
-            )
-            .await
-            .expect("bind");
-        }));
-    }
-    for bind in binds {
-        bind.await.expect("bind task");
-    }
-    let bound = start.elapsed();
+    let created = start.elapsed();
     until_running(&mut events, names.iter().cloned().collect()).await;
     println!(
-        "burst: {burst} pods bound at once (binding took {:.0} ms): all Running after {:.0} ms",
-        bound.as_secs_f64() * 1e3,
+        "burst: {burst} pending pods created at once (creating took {:.0} ms), scheduled and started: all Running after {:.0} ms",
+        created.as_secs_f64() * 1e3,
         start.elapsed().as_secs_f64() * 1e3
     );
     delete_all(pods).await;
@@ -308,7 +192,7 @@ async fn density_bench(
     density: usize,
 ) {
     // 3. Density: idle pods on a fresh agent.
-    let node = agent(kubeconfig, dir, "dense", density as u32 + 16);
+    let node = agent(kubeconfig, dir, "dense", density as u32 + 16, &[]);
     wait_node(client, "dense").await;
     let mut events = pods
         .watch(&WatchParams::default(), "0")

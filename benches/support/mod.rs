@@ -1,0 +1,128 @@
+//! What the end-to-end benchmarks share: real `skiff server` and `skiff agent` processes
+//! (killed when dropped), a kube client for the server, and the machine's description.
+//! Each benchmark uses a part of it.
+#![allow(dead_code)]
+
+use k8s_openapi::api::core::v1::Node;
+use kube::Api;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A child process, killed when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `skiff` binary, quiet.
+pub fn skiff() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env_remove("SKIFF_LOG");
+    cmd
+}
+
+/// A running `skiff server` with data in `dir/server`, its kubeconfig and a client.
+pub struct Server {
+    /// The process.
+    pub process: Process,
+    /// Its kubeconfig.
+    pub kubeconfig: PathBuf,
+    /// A client for it.
+    pub client: kube::Client,
+}
+
+/// Starts `skiff server` on a free port, with `args` added.
+pub async fn server(dir: &Path, args: &[&str]) -> Server {
+    let data = dir.join("server");
+    let process = Process(
+        skiff()
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .args(args)
+            .spawn()
+            .expect("spawn skiff server"),
+    );
+    let kubeconfig = data.join("kubeconfig");
+    for _ in 0..600 {
+        if kubeconfig.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig"),
+        &Default::default(),
+    )
+    .await
+    .expect("config");
+    let client = kube::Client::try_from(config).expect("client");
+    Server {
+        process,
+        kubeconfig,
+        client,
+    }
+}
+
+/// Starts `skiff agent NAME` accepting `max_pods` pods, with data in `dir/NAME`.
+pub fn agent(kubeconfig: &Path, dir: &Path, name: &str, max_pods: u32, args: &[&str]) -> Process {
+    Process(
+        skiff()
+            .args(["agent", "--name", name, "--listen", "127.0.0.1:0"])
+            .args(["--max-pods", &max_pods.to_string()])
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--data-dir")
+            .arg(dir.join(name))
+            .args(args)
+            .spawn()
+            .expect("spawn skiff agent"),
+    )
+}
+
+/// Waits until node `name` is registered.
+pub async fn wait_node(client: &kube::Client, name: &str) {
+    let nodes: Api<Node> = Api::all(client.clone());
+    for _ in 0..600 {
+        if nodes.get_opt(name).await.ok().flatten().is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("node {name} did not register");
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// "machine: MODEL, N cores".
+pub fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("machine: {model}, {cores} cores")
+}
