@@ -4,12 +4,13 @@
 //! Parts: [`router`] builds the axum router; [`resource`] dispatches resource requests by
 //! verb to [`read`], [`write`], [`patch`], [`watch`], [`scale`] and [`log`] (pod logs,
 //! relayed from the node's agent); [`path`], [`query`] and
-//! [`body`] parse requests ([`protobuf`] decodes kubectl's protobuf bodies); [`admit`] defaults and validates written objects; [`table`]
+//! [`body`] parse requests ([`protobuf`] decodes kubectl's protobuf bodies); [`admit`] defaults and validates written objects; [`allocate`] gives Services their cluster IPs and nodePorts; [`table`]
 //! renders kubectl's tables; [`discovery`] and [`openapi`] describe the API; [`error`] is
 //! the `Status` error type; [`state`] holds the store and object access; [`modules`]
 //! serves the wasm module store (`/skiff/v1/modules/`).
 
 pub mod admit;
+pub mod allocate;
 pub mod apply;
 pub mod body;
 pub mod discovery;

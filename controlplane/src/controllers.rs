@@ -5,7 +5,10 @@
 //! handlers, which put keys on its [`WorkQueue`](crate::workqueue::WorkQueue)) and then
 //! runs its workers with [`workqueue::run`](crate::workqueue::run).
 
+pub(crate) mod backends;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod gc;
 pub mod job;
 pub mod namespace;
@@ -13,6 +16,7 @@ pub mod nodelifecycle;
 pub mod podgc;
 pub(crate) mod pods;
 pub mod replicaset;
+pub mod servicelb;
 
 use crate::manager::Context;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +31,9 @@ pub struct Controllers {
     job: job::JobController,
     gc: gc::GarbageCollector,
     namespace: namespace::NamespaceController,
+    endpoints: endpoints::EndpointsController,
+    endpointslice: endpointslice::EndpointSliceController,
+    servicelb: servicelb::ServiceLb,
 }
 
 impl Controllers {
@@ -41,6 +48,9 @@ impl Controllers {
             job: job::JobController::new(ctx),
             gc: gc::GarbageCollector::new(ctx),
             namespace: namespace::NamespaceController::new(ctx),
+            endpoints: endpoints::EndpointsController::new(ctx),
+            endpointslice: endpointslice::EndpointSliceController::new(ctx),
+            servicelb: servicelb::ServiceLb::new(ctx),
         }
     }
 
@@ -54,5 +64,8 @@ impl Controllers {
         tokio::spawn(self.job.run(shutdown.clone()));
         tokio::spawn(self.gc.run(shutdown.clone()));
         tokio::spawn(self.namespace.run(shutdown.clone()));
+        tokio::spawn(self.endpoints.run(shutdown.clone()));
+        tokio::spawn(self.endpointslice.run(shutdown.clone()));
+        tokio::spawn(self.servicelb.run(shutdown.clone()));
     }
 }

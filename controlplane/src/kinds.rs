@@ -94,7 +94,7 @@ fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, S
     serde_json::to_value(typed).map_err(|e| e.to_string())
 }
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core};
+use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery};
 
 macro_rules! kind {
     ($group:literal, $version:literal, $kind:literal, $plural:literal, $singular:literal,
@@ -144,6 +144,8 @@ pub static KINDS: &[ResourceKind] = &[
     kind!("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
           "horizontalpodautoscaler", namespaced: true, short: ["hpa"], categories: ["all"],
           sub: ["status"], autoscaling::v2::HorizontalPodAutoscaler),
+    kind!("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice",
+          namespaced: true, short: [], categories: [], sub: [], discovery::v1::EndpointSlice),
     kind!("coordination.k8s.io", "v1", "Lease", "leases", "lease", namespaced: true,
           short: [], categories: [], sub: [], coordination::v1::Lease),
 ];

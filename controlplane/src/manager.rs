@@ -11,13 +11,15 @@
 use crate::api::ApiState;
 use crate::client::Client;
 use crate::controllers;
+use crate::controllers::endpointslice::SERVICE_NAME_LABEL;
 use crate::events::Recorder;
 use crate::informer::{Informer, MetaOnly};
 use crate::scheduler;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -75,6 +77,9 @@ impl Default for Config {
 pub const BY_NODE: &str = "node";
 /// Index of objects by the UID of each of their owners (`metadata.ownerReferences`).
 pub const BY_OWNER: &str = "owner";
+/// Index of EndpointSlices by the `namespace/name` of their Service (their
+/// `kubernetes.io/service-name` label).
+pub const BY_SERVICE: &str = "service";
 /// Index of pods without a controller (`ownerReferences` with `controller: true`) by
 /// namespace: what a ReplicaSet or Job may adopt, without scanning every pod.
 pub const ORPHANS: &str = "orphans";
@@ -96,6 +101,12 @@ pub struct Informers {
     pub deployments: Informer<Deployment>,
     /// Jobs, indexed [`BY_OWNER`].
     pub jobs: Informer<Job>,
+    /// Services, indexed [`BY_OWNER`].
+    pub services: Informer<Service>,
+    /// Endpoints, indexed [`BY_OWNER`].
+    pub endpoints: Informer<Endpoints>,
+    /// EndpointSlices, indexed [`BY_OWNER`] and [`BY_SERVICE`].
+    pub endpointslices: Informer<EndpointSlice>,
     /// Every other namespaced kind, metadata only, indexed [`BY_OWNER`]: what the garbage
     /// collector needs to find dependents of any kind.
     pub others: Vec<Informer<MetaOnly>>,
@@ -120,6 +131,9 @@ impl Informers {
             "ReplicaSet",
             "Deployment",
             "Job",
+            "Service",
+            "Endpoints",
+            "EndpointSlice",
         ];
         let others = crate::kinds::KINDS
             .iter()
@@ -169,6 +183,28 @@ impl Informers {
             jobs: Informer::builder()
                 .index(BY_OWNER, |j: &Job| owners(&j.metadata))
                 .build(),
+            services: Informer::builder()
+                .index(BY_OWNER, |s: &Service| owners(&s.metadata))
+                .build(),
+            endpoints: Informer::builder()
+                .index(BY_OWNER, |e: &Endpoints| owners(&e.metadata))
+                .build(),
+            endpointslices: Informer::builder()
+                .index(BY_OWNER, |e: &EndpointSlice| owners(&e.metadata))
+                .index(BY_SERVICE, |e: &EndpointSlice| {
+                    let meta = &e.metadata;
+                    meta.labels
+                        .as_ref()
+                        .and_then(|l| l.get(SERVICE_NAME_LABEL))
+                        .map(|name| {
+                            vec![format!(
+                                "{}/{name}",
+                                meta.namespace.as_deref().unwrap_or_default()
+                            )]
+                        })
+                        .unwrap_or_default()
+                })
+                .build(),
             others,
         }
     }
@@ -193,6 +229,13 @@ impl Informers {
             .start(store.clone(), shutdown.clone())
             .await?;
         self.jobs.start(store.clone(), shutdown.clone()).await?;
+        self.services.start(store.clone(), shutdown.clone()).await?;
+        self.endpoints
+            .start(store.clone(), shutdown.clone())
+            .await?;
+        self.endpointslices
+            .start(store.clone(), shutdown.clone())
+            .await?;
         for other in &self.others {
             other.start(store.clone(), shutdown.clone()).await?;
         }

@@ -3,9 +3,11 @@
 //! the unknown-field check behind `fieldValidation=Strict`.
 //!
 //! Parts: [`meta`] (metadata lifecycle), [`validate`] (names and per-kind rules),
-//! [`defaults`] (Kubernetes' defaults per kind), [`unknown`] (unknown fields).
+//! [`defaults`] (Kubernetes' defaults per kind), [`unknown`] (unknown fields), [`service`]
+//! (what a Service keeps of its allocated values across updates).
 
 pub mod defaults;
 pub mod meta;
+pub mod service;
 pub mod unknown;
 pub mod validate;

@@ -1,8 +1,9 @@
-//! [`ApiState`]: what every handler shares — the store, and the module store when the
-//! server keeps one — and the typed object access on
+//! [`ApiState`]: what every handler shares — the store, the module store when the
+//! server keeps one, and the Service [`Allocator`] — and the typed object access on
 //! top of it: read an object with its `resourceVersion`, write one back under an
 //! optimistic precondition, and map store errors to API errors.
 
+use super::allocate::Allocator;
 use super::error::ApiError;
 use crate::kinds::ResourceKind;
 use crate::modules::ModuleStore;
@@ -19,6 +20,8 @@ pub struct ApiState {
     pub store: Arc<dyn Store>,
     /// The wasm modules served at `/skiff/v1/modules/`; `None` answers those with 503.
     pub modules: Option<Arc<ModuleStore>>,
+    /// Serializes the allocation of Services' cluster IPs and nodePorts.
+    pub allocator: Arc<Allocator>,
 }
 
 /// An object as stored, with the revision it was last written at.
@@ -36,6 +39,7 @@ impl ApiState {
         Self {
             store,
             modules: None,
+            allocator: Arc::new(Allocator::default()),
         }
     }
 

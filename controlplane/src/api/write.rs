@@ -1,15 +1,17 @@
 //! Writes: create, update (whole object or its `status`), delete (preconditions,
 //! graceful deletion of bound pods, finalizers, `propagationPolicy`, namespaces that wait
-//! for their contents) and deletecollection.
+//! for their contents) and deletecollection. Services get their cluster IP and nodePorts
+//! here ([`allocate`]), and keep them across updates that leave them out.
 
 use super::admit::admit;
+use super::allocate::allocate;
 use super::apply;
 use super::error::{ApiError, ApiResult};
 use super::path::ResourcePath;
 use super::query::Query;
 use super::read;
 use super::state::{ApiState, Stored};
-use crate::objects::meta;
+use crate::objects::{meta, service};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -95,6 +97,9 @@ pub async fn create_with(
         .unwrap_or_default()
         .to_string();
     let key = path.kind.key(path.namespace.as_deref(), &name);
+    let mut object = object;
+    // Held until the object is stored, so that no other write takes what it allocated.
+    let _reservation = allocate(state, path.kind, &key, None, &mut object).await?;
     let object = if query.dry_run {
         object
     } else {
@@ -150,12 +155,25 @@ pub async fn modify_with(
             ));
         }
         keep_other_half(path, &current.object, &mut next);
+        let main = path.subresource.is_none();
+        if main && path.kind.kind == "Service" && path.kind.group.is_empty() {
+            let causes = service::carry_over(&current.object, &mut next);
+            if !causes.is_empty() {
+                return Err(ApiError::invalid("Service", &name, causes));
+            }
+        }
         meta::on_update(&mut next, &current.object)?;
         let (next, warnings) = admit(path.kind, next, query.field_validation)?;
-        let next = if tracked {
+        let mut next = if tracked {
             apply::record_update(Some(&current.object), &next, manager(query), &meta::now())
         } else {
             next
+        };
+        // Held until the object is stored, so that no other write takes what it allocated.
+        let _reservation = if main {
+            allocate(state, path.kind, &key, Some(&current.object), &mut next).await?
+        } else {
+            None
         };
         if query.dry_run {
             return Ok(Written {

@@ -40,6 +40,17 @@ pub fn apply(kind: &str, object: &mut Value) {
             set(spec, "type", json!("ClusterIP"));
             set(spec, "sessionAffinity", json!("None"));
             set(spec, "internalTrafficPolicy", json!("Cluster"));
+            let kind = spec
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if kind == "NodePort" || kind == "LoadBalancer" {
+                set(spec, "externalTrafficPolicy", json!("Cluster"));
+            }
+            if kind == "LoadBalancer" {
+                set(spec, "allocateLoadBalancerNodePorts", json!(true));
+            }
             if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
                 for port in ports {
                     set(port, "protocol", json!("TCP"));
@@ -187,6 +198,27 @@ fn container_defaults(container: &mut Value) {
             set(port, "protocol", json!("TCP"));
         }
     }
+    for name in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        if let Some(probe) = container.get_mut(name).filter(|p| p.is_object()) {
+            probe_defaults(probe);
+        }
+    }
+}
+
+/// Kubernetes' probe defaults: a 1 s timeout, every 10 s, ready after one success, failed
+/// after three failures; an HTTP GET of `/`.
+fn probe_defaults(probe: &mut Value) {
+    set(probe, "timeoutSeconds", json!(1));
+    set(probe, "periodSeconds", json!(10));
+    set(probe, "successThreshold", json!(1));
+    set(probe, "failureThreshold", json!(3));
+    if let Some(get) = probe.get_mut("httpGet").filter(|g| g.is_object()) {
+        set(get, "scheme", json!("HTTP"));
+        if get.get("path").and_then(Value::as_str) == Some("") {
+            get["path"] = json!("/");
+        }
+        set(get, "path", json!("/"));
+    }
 }
 
 /// `Always` for a `:latest` or untagged image, else `IfNotPresent` — except that a file
@@ -308,6 +340,24 @@ mod tests {
             job["spec"]["template"]["metadata"]["labels"],
             json!({"a": "b"})
         );
+    }
+
+    #[test]
+    fn probes_get_kubernetes_defaults() {
+        let mut pod = json!({"spec": {"containers": [{"name": "c", "image": "./a.wasm",
+            "readinessProbe": {"httpGet": {"port": 8080}, "periodSeconds": 2},
+            "livenessProbe": {"tcpSocket": {"port": 8080}}}]}});
+        apply("Pod", &mut pod);
+        let readiness = &pod["spec"]["containers"][0]["readinessProbe"];
+        assert_eq!(readiness["periodSeconds"], 2);
+        assert_eq!(readiness["timeoutSeconds"], 1);
+        assert_eq!(readiness["successThreshold"], 1);
+        assert_eq!(readiness["failureThreshold"], 3);
+        assert_eq!(readiness["httpGet"]["path"], "/");
+        assert_eq!(readiness["httpGet"]["scheme"], "HTTP");
+        let liveness = &pod["spec"]["containers"][0]["livenessProbe"];
+        assert_eq!(liveness["periodSeconds"], 10);
+        assert!(liveness.get("httpGet").is_none());
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Validation with field paths, as Kubernetes reports it (`422 Invalid` with one cause per
 //! field): object names per kind, label keys and values, and the required parts of the
 //! specs that Skiff acts on.
+//!
+//! Parts: `service` checks a Service's spec; `probe` a container's probes.
+
+mod probe;
+mod service;
 
 use crate::api::error::FieldCause;
 use crate::kinds::ResourceKind;
@@ -46,6 +51,22 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<FieldCause> {
             Some(spec) => check_pod_spec("spec.template.spec", spec, &mut causes),
             None => causes.push(required("spec.template.spec", "Required value")),
         },
+        "Service" => service::check(object, &mut causes),
+        "EndpointSlice" => {
+            let address_type = object
+                .get("addressType")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !["IPv4", "IPv6", "FQDN"].contains(&address_type) {
+                causes.push(FieldCause {
+                    kind: "FieldValueNotSupported",
+                    field: "addressType".into(),
+                    message: format!(
+                        "Unsupported value: {address_type:?}: supported values: \"IPv4\", \"IPv6\", \"FQDN\""
+                    ),
+                });
+            }
+        }
         _ => {}
     }
     causes
@@ -145,6 +166,7 @@ fn check_pod_spec(path: &str, spec: &Value, causes: &mut Vec<FieldCause>) {
             {
                 causes.push(required(&format!("{at}.image"), "Required value"));
             }
+            probe::check(&at, container, causes);
             if container.pointer("/lifecycle").is_some() {
                 causes.push(FieldCause {
                     kind: "FieldValueNotSupported",

@@ -1,5 +1,9 @@
 //! The columns `kubectl get` shows for each kind, and how each cell is read from an
 //! object (ages as Kubernetes' short durations, pod status as kubectl derives it).
+//!
+//! Parts: `network` holds the columns of Services, Endpoints and EndpointSlices.
+
+mod network;
 
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
@@ -143,38 +147,7 @@ pub(super) fn columns(kind: &str) -> Vec<Column> {
                 cell: age,
             },
         ]),
-        "Service" => out.extend([
-            Column {
-                name: "Type",
-                kind: "string",
-                priority: 0,
-                cell: |o| text(o, "/spec/type"),
-            },
-            Column {
-                name: "Cluster-IP",
-                kind: "string",
-                priority: 0,
-                cell: |o| or_none(text(o, "/spec/clusterIP")),
-            },
-            Column {
-                name: "External-IP",
-                kind: "string",
-                priority: 0,
-                cell: external_ip,
-            },
-            Column {
-                name: "Port(s)",
-                kind: "string",
-                priority: 0,
-                cell: service_ports,
-            },
-            Column {
-                name: "Age",
-                kind: "string",
-                priority: 0,
-                cell: age,
-            },
-        ]),
+        "Service" | "Endpoints" | "EndpointSlice" => out.extend(network::columns(kind)),
         "Node" => out.extend([
             Column {
                 name: "Status",
@@ -519,46 +492,6 @@ fn node_status(o: &Value) -> Value {
         status.push_str(",SchedulingDisabled");
     }
     json!(status)
-}
-
-fn external_ip(o: &Value) -> Value {
-    let ingress: Vec<&str> = o
-        .pointer("/status/loadBalancer/ingress")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|i| {
-            i.get("ip")
-                .or_else(|| i.get("hostname"))
-                .and_then(Value::as_str)
-        })
-        .collect();
-    if !ingress.is_empty() {
-        return json!(ingress.join(","));
-    }
-    if text_str(o, "/spec/type") == "LoadBalancer" {
-        json!("<pending>")
-    } else {
-        json!("<none>")
-    }
-}
-
-fn service_ports(o: &Value) -> Value {
-    let ports: Vec<String> = o
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|p| {
-            let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
-            match p.get("nodePort").and_then(Value::as_i64) {
-                Some(node_port) => format!("{port}:{node_port}/{protocol}"),
-                None => format!("{port}/{protocol}"),
-            }
-        })
-        .collect();
-    or_none(json!(ports.join(",")))
 }
 
 fn event_object(o: &Value) -> Value {

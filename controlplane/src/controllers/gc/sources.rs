@@ -84,6 +84,9 @@ impl Sources {
             Arc::new(informers.replicasets.clone()),
             Arc::new(informers.deployments.clone()),
             Arc::new(informers.jobs.clone()),
+            Arc::new(informers.services.clone()),
+            Arc::new(informers.endpoints.clone()),
+            Arc::new(informers.endpointslices.clone()),
         ];
         for other in &informers.others {
             all.push(Arc::new(other.clone()));
