@@ -165,6 +165,7 @@ impl Drop for Server {
 pub struct Agent {
     child: Option<Child>,
     name: String,
+    ip: std::net::Ipv4Addr,
     kubeconfig: PathBuf,
     data: PathBuf,
     log: PathBuf,
@@ -178,6 +179,7 @@ impl Agent {
         let mut agent = Self {
             child: None,
             name: name.to_string(),
+            ip: next_ip(),
             kubeconfig: server.kubeconfig(),
             log: data.with_extension("log"),
             data,
@@ -200,7 +202,13 @@ impl Agent {
             .open(&self.log)
             .expect("agent log");
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
-            .args(["agent", "--name", &self.name, "--listen", "127.0.0.1:0"])
+            .args([
+                "agent",
+                "--name",
+                &self.name,
+                "--listen",
+                &format!("{}:0", self.ip),
+            ])
             .args(["--lease-interval", "1s", "--restart-backoff", "300ms"])
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -228,6 +236,12 @@ impl Agent {
         self.spawn();
     }
 
+    /// The node's address: each agent has a loopback address of its own, so that the
+    /// node ports of several agents on this machine do not collide.
+    pub fn ip(&self) -> std::net::Ipv4Addr {
+        self.ip
+    }
+
     /// The agent's data directory.
     pub fn data(&self) -> &Path {
         &self.data
@@ -237,6 +251,13 @@ impl Agent {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// A loopback address no other agent of this test run has (127.1.0.2, 127.1.0.3, ...).
+fn next_ip() -> std::net::Ipv4Addr {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::net::Ipv4Addr::new(127, 1, (n / 250) as u8, (n % 250 + 2) as u8)
 }
 
 impl Drop for Agent {

@@ -4,12 +4,14 @@
 mod agent;
 mod cluster;
 mod deployments;
+mod http;
 mod jobs;
 mod kubectl;
 mod nodes;
 mod pods;
 mod run;
 mod scheduling;
+mod services;
 mod up;
 
 use std::path::Path;

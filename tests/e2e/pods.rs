@@ -88,7 +88,10 @@ fn a_pod_runs_a_command_to_success() {
         "Completed"
     );
     assert!(jsonpath(&server, "ok", &format!("{status}.imageID}}")).starts_with("sha256:"));
-    assert_eq!(jsonpath(&server, "ok", "{.status.hostIP}"), "127.0.0.1");
+    assert_eq!(
+        jsonpath(&server, "ok", "{.status.hostIP}"),
+        agent.ip().to_string()
+    );
     assert!(!jsonpath(&server, "ok", "{.status.startTime}").is_empty());
     let logs = server.ok(&["logs", "ok"]);
     assert!(

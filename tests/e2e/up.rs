@@ -69,9 +69,16 @@ impl Up {
 
     /// Starts `skiff up` with `manifests` and waits until it says the cluster is ready.
     pub fn start(&mut self, manifests: &[&Path]) {
+        self.start_with(manifests, &[]);
+    }
+
+    /// Starts `skiff up` with `manifests` and `extra` flags and waits until it says the
+    /// cluster is ready.
+    pub fn start_with(&mut self, manifests: &[&Path], extra: &[&str]) {
         let log = std::fs::File::create(&self.log).expect("log file");
         let child = self
             .command(manifests)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -446,4 +453,20 @@ fn bad_input_fails_with_one_line_naming_it() {
     );
     let stderr = one_line(&out);
     assert!(stderr.contains(&addr), "{stderr}");
+}
+
+#[test]
+fn the_http_quick_start_answers_curl() {
+    // The README's quick start, on an address of its own so that its node port is free.
+    let mut up = Up::new();
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/http-hello.yaml");
+    up.start_with(&[&manifest], &["--agent-listen", "127.1.200.1:0"]);
+    let url = "http://127.1.200.1:30080/hello";
+    let answer = eventually("the http-hello Service to answer", || {
+        let out = output(Command::new("curl").args(["-sS", "-f", url]));
+        out.status.success().then(|| text(&out.stdout))
+    });
+    assert_eq!(answer, "Hello from Skiff! You asked for GET /hello\n");
+    let described = up.ok(&["get", "service", "http-hello"]);
+    assert!(described.contains("80:30080/TCP"), "{described}");
 }
