@@ -1,7 +1,9 @@
 //! What the end-to-end benchmarks share: real `skiff server` and `skiff agent` processes
-//! (killed when dropped), a kube client for the server, and the machine's description.
-//! Each benchmark uses a part of it.
+//! (killed when dropped), a kube client for the server, and the machine's description;
+//! `load`, a closed-loop HTTP load generator. Each benchmark uses a part of it.
 #![allow(dead_code)]
+
+pub mod load;
 
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;

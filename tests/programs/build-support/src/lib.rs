@@ -188,7 +188,7 @@ fn dedup(mut items: Vec<&str>) -> Vec<&str> {
 
 /// The repository's example guests (`examples/`): the p1 commands `hello`, `ticker`,
 /// `primes` and `config-reader` (the guests of the example manifests), and the p2
-/// component `http-hello`.
+/// `wasi:http` components `http-hello`, `backend` and `frontend`.
 pub fn examples(repo_root: &Path) -> GuestWorkspace {
     GuestWorkspace {
         dir: repo_root.join("examples"),
@@ -216,6 +216,16 @@ pub fn examples(repo_root: &Path) -> GuestWorkspace {
             Guest {
                 package: "http-hello",
                 artifact: "http_hello",
+                target: Target::P2,
+            },
+            Guest {
+                package: "backend",
+                artifact: "backend",
+                target: Target::P2,
+            },
+            Guest {
+                package: "frontend",
+                artifact: "frontend",
                 target: Target::P2,
             },
         ],

@@ -4,15 +4,18 @@
 //! - `/spin` — loops forever in wasm;
 //! - `/trap` — traps before responding;
 //! - `/env/<NAME>` — answers the value of an environment variable (404 if unset);
-//! - `/fetch/<url>` — makes an outgoing GET to `http://<url>` and answers its status,
-//!   or `denied: <error>` with status 502;
+//! - `/status/<code>` — answers with that status code and the body `status <code>`;
+//! - `/fetch/<url>` — makes an outgoing GET to `http://<url>` and answers
+//!   `upstream <status> <body>` with the upstream's status and body, or
+//!   `denied: <error>` with status 502 when the request fails;
 //! - anything else — `200 ok <path>`, printing `served <path>` to stdout.
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    Fields, IncomingRequest, OutgoingBody, OutgoingRequest, OutgoingResponse, ResponseOutparam,
-    Scheme,
+    Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    ResponseOutparam, Scheme,
 };
+use wasi::io::streams::StreamError;
 
 wasi::http::proxy::export!(HttpGuest);
 
@@ -24,18 +27,26 @@ fn respond(out: ResponseOutparam, status: u16, text: &str) {
     let body = response.body().expect("a new response has a body");
     ResponseOutparam::set(out, Ok(response));
     let stream = body.write().expect("a new body has a stream");
-    stream
-        .blocking_write_and_flush(text.as_bytes())
-        .expect("host accepts the body");
+    // A blocking write takes at most 4096 bytes at a time.
+    for chunk in text.as_bytes().chunks(4096) {
+        stream
+            .blocking_write_and_flush(chunk)
+            .expect("the host accepts the response body");
+    }
     drop(stream);
     OutgoingBody::finish(body, None).expect("finish once");
 }
 
-fn fetch(url: &str) -> Result<u16, String> {
+/// Makes a GET to `http://<url>` and returns the response's status and body.
+fn fetch(url: &str) -> Result<(u16, String), String> {
     let (authority, path) = url.split_once('/').unwrap_or((url, ""));
     let request = OutgoingRequest::new(Fields::new());
-    request.set_scheme(Some(&Scheme::Http)).map_err(|()| "scheme")?;
-    request.set_authority(Some(authority)).map_err(|()| "authority")?;
+    request
+        .set_scheme(Some(&Scheme::Http))
+        .map_err(|()| "scheme")?;
+    request
+        .set_authority(Some(authority))
+        .map_err(|()| "authority")?;
     request
         .set_path_with_query(Some(&format!("/{path}")))
         .map_err(|()| "path")?;
@@ -46,7 +57,22 @@ fn fetch(url: &str) -> Result<u16, String> {
         .ok_or("no response")?
         .map_err(|()| "taken twice")?
         .map_err(|e| format!("{e:?}"))?;
-    Ok(response.status())
+    let status = response.status();
+    let body = response.consume().map_err(|()| "body taken twice")?;
+    let stream = body.stream().map_err(|()| "body stream taken twice")?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(format!("reading the body: {}", e.to_debug_string()));
+            }
+        }
+    }
+    drop(stream);
+    IncomingBody::finish(body);
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 impl wasi::exports::http::incoming_handler::Guest for HttpGuest {
@@ -64,6 +90,11 @@ impl wasi::exports::http::incoming_handler::Guest for HttpGuest {
         } else if path == "/trap" {
             #[cfg(target_arch = "wasm32")]
             core::arch::wasm32::unreachable();
+        } else if let Some(code) = path.strip_prefix("/status/") {
+            match code.parse::<u16>() {
+                Ok(status @ 100..=999) => respond(out, status, &format!("status {status}")),
+                _ => respond(out, 400, &format!("bad status code {code:?}")),
+            }
         } else if let Some(name) = path.strip_prefix("/env/") {
             match std::env::var(name) {
                 Ok(value) => respond(out, 200, &value),
@@ -71,7 +102,7 @@ impl wasi::exports::http::incoming_handler::Guest for HttpGuest {
             }
         } else if let Some(url) = path.strip_prefix("/fetch/") {
             match fetch(url) {
-                Ok(status) => respond(out, 200, &format!("upstream {status}")),
+                Ok((status, body)) => respond(out, 200, &format!("upstream {status} {body}")),
                 Err(e) => respond(out, 502, &format!("denied: {e}")),
             }
         } else {
