@@ -104,7 +104,13 @@ fn prepare(spec: &CommandSpec) -> Result<Prepared> {
             outputs.extend([stdout, stderr]);
         }
     }
-    for dir in &spec.preopens {
+    add_preopens(&mut builder, &spec.preopens)?;
+    Ok(Prepared { builder, outputs })
+}
+
+/// Grants the guest `preopens`; fails on the first directory that cannot be opened.
+pub(crate) fn add_preopens(builder: &mut WasiCtxBuilder, preopens: &[Preopen]) -> Result<()> {
+    for dir in preopens {
         let perms = if dir.read_only {
             FsPerms::ReadOnly
         } else {
@@ -117,7 +123,7 @@ fn prepare(spec: &CommandSpec) -> Result<Prepared> {
                 reason: crate::error::one_line(&e),
             })?;
     }
-    Ok(Prepared { builder, outputs })
+    Ok(())
 }
 
 /// Starts `module` as a command on the current tokio runtime.

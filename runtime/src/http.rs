@@ -8,7 +8,7 @@
 pub mod outbound;
 pub mod serve;
 
-use crate::command::Output;
+use crate::command::{Output, Preopen, add_preopens};
 use crate::error::{Error, Result};
 use crate::guard::{Guard, guarded_store};
 use crate::limits::Limits;
@@ -23,6 +23,7 @@ use hyper::{Request, Response, StatusCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -44,6 +45,9 @@ pub struct HttpConfig {
     pub max_queue: Option<usize>,
     /// Environment of every instance.
     pub env: Vec<(String, String)>,
+    /// Directories every instance sees (each request opens them afresh, so a directory
+    /// whose contents are swapped, like a refreshed configMap volume, serves the new ones).
+    pub preopens: Vec<Preopen>,
     /// Where guests' stdout and stderr go.
     pub output: Output,
     /// Limits of each request's instance; `deadline` is the request timeout (504).
@@ -67,6 +71,8 @@ struct Inner {
     max_waiting: usize,
     waiting: AtomicUsize,
     outputs: Option<(LogOutput, LogOutput)>,
+    /// Cancelled by [`HttpHandler::abort`].
+    aborted: CancellationToken,
 }
 
 /// The body of responses from a handler.
@@ -82,6 +88,8 @@ impl HttpHandler {
             });
         };
         runtime.check_limits(&config.limits)?;
+        // Fail at build time, not on every request, when a directory cannot be opened.
+        add_preopens(&mut WasiCtxBuilder::new(), &config.preopens)?;
         let concurrency = match config.max_concurrency {
             0 => DEFAULT_MAX_CONCURRENCY,
             n => n,
@@ -103,6 +111,7 @@ impl HttpHandler {
                 concurrency,
                 waiting: AtomicUsize::new(0),
                 outputs,
+                aborted: CancellationToken::new(),
             }),
         })
     }
@@ -110,6 +119,33 @@ impl HttpHandler {
     /// Requests currently executing.
     pub fn in_flight(&self) -> usize {
         self.inner.concurrency - self.inner.slots.available_permits()
+    }
+
+    /// Requests waiting for a free slot.
+    pub fn queued(&self) -> usize {
+        self.inner.waiting.load(Ordering::Acquire)
+    }
+
+    /// The most requests executed at once.
+    pub fn max_concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
+    /// Stops serving at once: requests waiting for a slot and new ones get 503, and the
+    /// instances running stop now (their requests get 503 if no response was sent yet).
+    /// For a server whose grace period ran out.
+    pub fn abort(&self) {
+        self.inner.aborted.cancel();
+        self.inner.slots.close();
+    }
+
+    /// Writes out output lines the guests left without a newline; call once the handler
+    /// serves no more requests.
+    pub fn finish_output(&self) {
+        if let Some((stdout, stderr)) = &self.inner.outputs {
+            stdout.finish();
+            stderr.finish();
+        }
     }
 
     /// Serves one request. Never fails: guest failures become 500, a full queue 503, an
@@ -120,6 +156,9 @@ impl HttpHandler {
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
         let inner = &self.inner;
+        if inner.aborted.is_cancelled() {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "handler closed\n");
+        }
         let permit = match inner.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
@@ -141,6 +180,9 @@ impl HttpHandler {
 
         let mut builder = WasiCtxBuilder::new();
         builder.envs(&inner.config.env);
+        if let Err(e) = add_preopens(&mut builder, &inner.config.preopens) {
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}\n"));
+        }
         match (&inner.config.output, &inner.outputs) {
             (Output::Inherit, _) => {
                 builder.inherit_stdout().inherit_stderr();
@@ -180,6 +222,7 @@ impl HttpHandler {
 
         let pre = inner.pre.clone();
         let deadline = inner.config.limits.deadline;
+        let aborted = inner.aborted.clone();
         let task = tokio::spawn(async move {
             let run = async {
                 let proxy = pre.instantiate_async(&mut store).await?;
@@ -188,12 +231,19 @@ impl HttpHandler {
                     .call_handle(&mut store, req, out)
                     .await
             };
-            let result = match deadline {
-                Some(deadline) => match tokio::time::timeout(deadline, run).await {
-                    Ok(result) => result.map_err(Failure::Guest),
-                    Err(_) => Err(Failure::Deadline(deadline)),
-                },
-                None => run.await.map_err(Failure::Guest),
+            let timed = async {
+                match deadline {
+                    Some(deadline) => match tokio::time::timeout(deadline, run).await {
+                        Ok(result) => result.map_err(Failure::Guest),
+                        Err(_) => Err(Failure::Deadline(deadline)),
+                    },
+                    None => run.await.map_err(Failure::Guest),
+                }
+            };
+            let result = tokio::select! {
+                biased;
+                () = aborted.cancelled() => Err(Failure::Aborted),
+                result = timed => result,
             };
             drop(permit);
             result
@@ -219,6 +269,10 @@ impl HttpHandler {
                             humantime::format_duration(deadline)
                         ),
                     ),
+                    Ok(Err(Failure::Aborted)) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the server stopped before the request finished".to_string(),
+                    ),
                     Ok(Err(Failure::Guest(e))) => (
                         StatusCode::INTERNAL_SERVER_ERROR,
                         crate::error::one_line(&e),
@@ -238,6 +292,8 @@ enum Failure {
     Deadline(std::time::Duration),
     /// The guest trapped or a host call failed.
     Guest(wasmtime::Error),
+    /// The handler was aborted.
+    Aborted,
 }
 
 /// A plain-text response.

@@ -1,14 +1,62 @@
 //! [`Outbound`]: the policy for HTTP requests a guest sends through
 //! `wasi:http/outgoing-handler`. Deny by default: a guest reaches no host unless its
-//! owner grants it.
+//! owner grants it, by host name ([`Outbound::allow_hosts`]) or by handing every request
+//! to an [`OutboundRoute`] that decides and carries it (the node agent routes in-cluster
+//! Service names that way, and enforces the pod's allow-list).
 
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+use std::pin::Pin;
+use std::sync::Arc;
+use wasmtime_wasi_http::WasiHttpHooks;
+
+pub use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
+
+/// A response to an outgoing request, or why there is none. A denial is
+/// `Err(HttpError::HttpRequestDenied)`, which the guest sees as `HTTP-request-denied`.
+pub type SendFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<WasiBody>, HttpError>> + Send + 'static>>;
+
+/// Decides and carries a guest's outgoing requests.
+pub trait OutboundRoute: Send + Sync + 'static {
+    /// Sends `request` (or refuses it) and resolves to the response head; the body streams.
+    fn send(&self, request: http::Request<WasiBody>, options: Option<RequestOptions>)
+    -> SendFuture;
+}
+
+/// Sends a request straight to its host over the network (what an allowed external host
+/// gets), with wasmtime's own client.
+pub fn send_direct(
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> SendFuture {
+    Box::pin(async move {
+        use http_body_util::BodyExt;
+        let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+        // The connection task must run for the body to stream; it ends with the body.
+        tokio::spawn(async move {
+            if let Err(e) = io.await {
+                tracing::debug!(error = %e, "outgoing connection ended with an error");
+            }
+        });
+        Ok(response.map(BodyExt::boxed_unsync))
+    })
+}
 
 /// Which outgoing requests a guest may make.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Outbound {
-    /// Hosts (authority without port, lowercase) the guest may call; empty denies all.
+    /// Hosts (authority without port, lowercase) the guest may call directly.
     allowed_hosts: Vec<String>,
+    /// When set, decides every request instead of `allowed_hosts`.
+    route: Option<Arc<dyn OutboundRoute>>,
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound")
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("routed", &self.route.is_some())
+            .finish()
+    }
 }
 
 impl Outbound {
@@ -21,6 +69,15 @@ impl Outbound {
     pub fn allow_hosts(hosts: impl IntoIterator<Item = String>) -> Self {
         Self {
             allowed_hosts: hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            route: None,
+        }
+    }
+
+    /// Hands every request to `route`.
+    pub fn routed(route: Arc<dyn OutboundRoute>) -> Self {
+        Self {
+            allowed_hosts: Vec::new(),
+            route: Some(route),
         }
     }
 
@@ -33,7 +90,7 @@ impl Outbound {
     }
 }
 
-type ErrorFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+type ErrorFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 
 impl WasiHttpHooks for Outbound {
     fn send_request(
@@ -41,23 +98,20 @@ impl WasiHttpHooks for Outbound {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         fut: ErrorFuture,
-    ) -> Box<
-        dyn Future<
-                Output = Result<(http::Response<WasiBody>, ErrorFuture), wasmtime_wasi_http::Error>,
-            > + Send,
-    > {
-        if !self.allows(&request) {
-            tracing::debug!(uri = %request.uri(), "outgoing request denied");
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
-        }
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, ErrorFuture), HttpError>> + Send>
+    {
         let _ = fut;
+        let sending = match &self.route {
+            Some(route) => route.send(request, options),
+            None if self.allows(&request) => send_direct(request, options),
+            None => {
+                tracing::debug!(uri = %request.uri(), "outgoing request denied");
+                return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            }
+        };
         Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as ErrorFuture,
-            ))
+            let response = sending.await?;
+            Ok((response, Box::new(async { Ok(()) }) as ErrorFuture))
         })
     }
 }

@@ -198,3 +198,63 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
         "listener closed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preopens_are_checked_when_the_handler_is_built() {
+    let rt = runtime();
+    let module = load(&rt, programs::P2_HTTP_GUEST);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let preopen = |host: std::path::PathBuf| skiff_runtime::Preopen {
+        host,
+        guest: "/data".into(),
+        read_only: true,
+    };
+    let missing = dir.path().join("missing");
+    let refused = rt.http_handler(
+        &module,
+        HttpConfig {
+            preopens: vec![preopen(missing.clone())],
+            ..HttpConfig::default()
+        },
+    );
+    match refused {
+        Err(skiff_runtime::Error::Preopen { host, .. }) => assert_eq!(host, missing),
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("a missing directory was accepted"),
+    }
+    let h = rt
+        .http_handler(
+            &module,
+            HttpConfig {
+                preopens: vec![preopen(dir.path().to_path_buf())],
+                ..HttpConfig::default()
+            },
+        )
+        .expect("an existing directory is accepted");
+    assert_eq!(get(&h, "/hello").await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_stops_running_requests_and_refuses_new_ones() {
+    let h = handler(HttpConfig::default());
+    let slow = {
+        let h = h.clone();
+        tokio::spawn(async move { get(&h, "/sleep/600000").await })
+    };
+    tokio::time::timeout(WAIT, async {
+        while h.in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the slow request starts");
+    h.abort();
+    let (status, body) = tokio::time::timeout(WAIT, slow)
+        .await
+        .expect("the running request ends")
+        .expect("join");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("stopped"), "{body}");
+    assert_eq!(h.in_flight(), 0);
+    assert_eq!(get(&h, "/hello").await.0, StatusCode::SERVICE_UNAVAILABLE);
+}
