@@ -6,10 +6,12 @@
 //! status), [`lease`] (the heartbeat Lease), [`pods`] (the pods: admission, workers,
 //! containers, status), [`image`] (pulling images), [`modules`] (compiled modules by
 //! digest), [`sources`] (ConfigMaps and Secrets), [`logs`] (container logs on disk),
-//! [`events`] (the Event recorder), [`server`] (the agent's HTTP endpoint) and
-//! [`quantity`] (Kubernetes quantities).
+//! [`events`] (the Event recorder), [`server`] (the agent's HTTP endpoint), [`dataplane`]
+//! (Service traffic: node ports, routing, forwarding to peers, metrics) and [`quantity`]
+//! (Kubernetes quantities).
 
 pub mod config;
+pub mod dataplane;
 pub mod events;
 pub mod image;
 pub mod lease;
@@ -111,6 +113,7 @@ pub async fn run(
     }
     tracing::info!(node = %config.name, "node registered");
 
+    let dataplane = dataplane::DataPlane::start(client.clone(), &config, shutdown.clone());
     let ctx = Arc::new(Context {
         client: client.clone(),
         host_ip: config.node_ip().to_string(),
@@ -120,9 +123,15 @@ pub async fn run(
         logs: logs.clone(),
         events: events::Recorder::start(client.clone(), config.name.clone(), shutdown.clone()),
         reporter: pods::report::StatusReporter::start(client.clone(), shutdown.clone()),
+        dataplane: dataplane.clone(),
         config: config.clone(),
     });
-    let server = tokio::spawn(server::serve(listener, logs, shutdown.clone()));
+    let server = tokio::spawn(server::serve_with_dataplane(
+        listener,
+        logs,
+        dataplane,
+        shutdown.clone(),
+    ));
     let pods = tokio::spawn(pods::manager::run(
         ctx,
         node::allocatable(&config),

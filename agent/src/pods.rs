@@ -3,7 +3,8 @@
 //! Parts: [`manager`] (watches the node's pods and keeps one worker per pod), [`admit`]
 //! (resource admission), [`adopt`] (what to run of a pod found already started),
 //! [`worker`] (one pod's lifecycle: volumes, init containers, containers, deletion),
-//! [`container`] (one container's runs and restarts), [`backoff`] (restart delays),
+//! [`container`] (one container's runs and restarts: commands and HTTP servers),
+//! [`probe`] (startup, liveness and readiness probes), [`backoff`] (restart delays),
 //! [`env`] (a container's environment), [`volume`] (volumes as preopened directories),
 //! [`state`] (what is known of a pod's containers), [`status`] (that rendered as the pod's
 //! status), [`report`] (coalesced status writes) and [`context`] (what workers share).
@@ -15,6 +16,7 @@ pub mod container;
 pub mod context;
 pub mod env;
 pub mod manager;
+pub mod probe;
 pub mod report;
 pub mod state;
 pub mod status;

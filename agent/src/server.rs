@@ -1,17 +1,29 @@
-//! The agent's HTTP endpoint: the subset of the kubelet API the control plane calls.
+//! The agent's HTTP endpoint: the subset of the kubelet API the control plane calls, and
+//! the data plane's end of the hop between agents.
 //!
 //! Routes: `GET /containerLogs/{namespace}/{pod}/{container}` ([`logs`]) and
-//! `GET /healthz`. Errors are Kubernetes `Status` bodies ([`Status`]). [`serve`] runs the
-//! router on a listener until shutdown; [`router`] lets tests (and later the data plane)
-//! use or extend it.
+//! `GET /healthz`. Errors are Kubernetes `Status` bodies ([`Status`]). With a data plane
+//! ([`serve_with_dataplane`]), requests a peer forwarded (they carry
+//! [`FORWARD_TO`](crate::dataplane::FORWARD_TO)) go to its pods before any route, and
+//! `GET /metrics` answers its metrics. [`serve`] runs it all on a listener until shutdown
+//! ([`http1`]); [`router`] lets tests use the routes alone.
 
+pub mod http1;
 pub mod logs;
 
+use crate::dataplane::{DataPlane, METRICS_CONTENT_TYPE, ProxyBody};
 use crate::logs::LogRegistry;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use http::{Method, Request, header};
+use http_body_util::Either;
+use hyper::body::Incoming;
+use hyper::service::{Service, service_fn};
+use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -38,22 +50,68 @@ pub async fn serve(
     logs: LogRegistry,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let followers = logs.clone();
-    let stop = shutdown.clone();
-    let server = axum::serve(listener, router(logs)).with_graceful_shutdown(async move {
-        stop.cancelled().await;
-        followers.stop_following();
+    serve_endpoint(listener, logs, None, shutdown).await
+}
+
+/// [`serve`], and the data plane's requests: those forwarded by peers, and `/metrics`.
+pub async fn serve_with_dataplane(
+    listener: TcpListener,
+    logs: LogRegistry,
+    dataplane: Arc<DataPlane>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    serve_endpoint(listener, logs, Some(dataplane), shutdown).await
+}
+
+/// The body of the endpoint's answers: a route's, or the data plane's.
+type EndpointBody = Either<axum::body::Body, ProxyBody>;
+
+async fn serve_endpoint(
+    listener: TcpListener,
+    logs: LogRegistry,
+    dataplane: Option<Arc<DataPlane>>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let routes = TowerToHyperService::new(router(logs.clone()));
+    let service = service_fn(move |request: Request<Incoming>| {
+        let routes = routes.clone();
+        let dataplane = dataplane.clone();
+        async move { Ok::<_, Infallible>(dispatch(&routes, dataplane.as_deref(), request).await) }
     });
-    tokio::select! {
-        result = server => result,
-        () = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(DRAIN_TIMEOUT).await;
-        } => {
-            tracing::warn!("agent requests still open after the drain timeout; closing them");
-            Ok(())
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        logs.stop_following();
+    });
+    http1::serve(listener, service, shutdown, DRAIN_TIMEOUT).await;
+    Ok(())
+}
+
+async fn dispatch(
+    routes: &TowerToHyperService<Router>,
+    dataplane: Option<&DataPlane>,
+    request: Request<Incoming>,
+) -> http::Response<EndpointBody> {
+    if let Some(dataplane) = dataplane {
+        if DataPlane::is_forwarded(&request) {
+            return dataplane.serve_forwarded(request).await.map(Either::Right);
+        }
+        if request.uri().path() == "/metrics" {
+            return metrics(dataplane, request.method()).map(Either::Left);
         }
     }
+    match routes.call(request).await {
+        Ok(response) => response.map(Either::Left),
+        Err(never) => match never {},
+    }
+}
+
+fn metrics(dataplane: &DataPlane, method: &Method) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    }
+    let text = dataplane.metrics();
+    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response()
 }
 
 async fn healthz() -> &'static str {

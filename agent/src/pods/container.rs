@@ -1,19 +1,33 @@
 //! One container's life on the node: pull its image, compile its module, build what the
-//! guest is given (arguments, environment, directories, limits), run it, and restart it
-//! per the pod's `restartPolicy` with crash-loop backoff — recording every state for the
-//! pod's status and every step as an event.
+//! guest is given (arguments or HTTP serving, environment, directories, limits), run it
+//! under its probes, and restart it per the pod's `restartPolicy` with crash-loop backoff
+//! — recording every state for the pod's status and every step as an event.
+//!
+//! Parts: [`command`] (a command run to its end), [`serve`] (an HTTP component serving
+//! the pod's ports until the pod stops) and [`tuning`] (the pod annotations that tune
+//! serving). Both kinds of run are stopped early when a liveness or startup probe fails
+//! ([`super::probe`]); that counts as a restart unless `restartPolicy` is `Never`.
+
+pub mod command;
+pub mod serve;
+pub mod tuning;
 
 use super::backoff::Backoff;
 use super::context::{Context, PodShared};
 use super::env;
-use super::state::{ContainerPhase, Termination};
+use super::probe::check::{Checker, Target};
+use super::probe::report::PodObserver;
+use super::probe::{self, Kill, Kind, Probes};
+use super::state::{ContainerPhase, ProbeState, Termination};
+use super::worker::grace_of;
 use crate::events::EventType;
 use crate::image::{PullError, PullPolicy};
 use crate::quantity::{ByteQuantity, millicores};
 use k8s_openapi::api::core::v1::Container;
-use skiff_runtime::{CommandSpec, Limits, Module, Outcome, Output};
+use skiff_runtime::{CommandSpec, Limits, Module, ModuleKind, Output};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant as StdInstant, SystemTime};
+use tokio::time::Instant;
 
 /// Whether a container that ended runs again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,10 +59,13 @@ impl Restart {
         }
     }
 
-    fn again(self, outcome: &Outcome) -> bool {
+    /// Whether a run that ended (`succeeded` or not, or `killed` by a probe) runs again.
+    /// A container killed by a probe restarts unless the policy is `Never`, as the
+    /// kubelet's does whatever its exit code.
+    fn again(self, succeeded: bool, killed: bool) -> bool {
         match self {
             Restart::Always => true,
-            Restart::OnFailure => !outcome.is_success(),
+            Restart::OnFailure => killed || !succeeded,
             Restart::Never => false,
         }
     }
@@ -56,7 +73,7 @@ impl Restart {
 
 /// Why a container could not be started.
 #[derive(Debug, thiserror::Error)]
-enum StartError {
+pub(crate) enum StartError {
     #[error(transparent)]
     Pull(#[from] PullError),
     #[error("{0}")]
@@ -87,7 +104,27 @@ impl StartError {
 /// A container ready to start.
 struct Prepared {
     module: Module,
-    spec: CommandSpec,
+    workload: Workload,
+}
+
+/// What a container runs as.
+enum Workload {
+    /// A command, run to its end.
+    Command(CommandSpec),
+    /// A `wasi:http/proxy` component, serving until the pod stops.
+    Http(serve::HttpSetup),
+}
+
+/// How one run of a container ended.
+pub(crate) struct RunEnd {
+    /// Whether it counts as a success for `restartPolicy: OnFailure`.
+    succeeded: bool,
+    /// How it is reported.
+    termination: Termination,
+    /// How long it ran (for the backoff reset).
+    ran: Duration,
+    /// The probe that had it killed, if one did.
+    killed: Option<Kind>,
 }
 
 /// Runs a container until it ends for good or the pod stops; returns whether its last run
@@ -135,25 +172,21 @@ pub async fn run(
         };
         start_backoff = Backoff::new(ctx.config.backoff);
         failures = 0;
-        let (outcome, termination, ran) = match run_once(&ctx, &pod, &container, prepared).await {
-            Some(ended) => ended,
-            None => return false,
-        };
-        if pod.stop.is_cancelled() || !restart.again(&outcome) {
-            let succeeded = outcome.is_success();
+        let end = run_once(&ctx, &pod, &container, prepared, restart).await;
+        if pod.stop.is_cancelled() || !restart.again(end.succeeded, end.killed.is_some()) {
             pod.update(&ctx, |r| {
                 if let Some(c) = r.container_mut(&name) {
-                    c.phase = ContainerPhase::Terminated(termination);
+                    c.phase = ContainerPhase::Terminated(end.termination);
                 }
             });
-            return succeeded;
+            return end.succeeded;
         }
-        let delay = crash_backoff.delay(ran);
+        let delay = crash_backoff.delay(end.ran);
         let uid = &pod.key.uid;
         let pod_name = format!("{}_{}({uid})", pod.key.name, pod.key.namespace);
         pod.update(&ctx, |r| {
             if let Some(c) = r.container_mut(&name) {
-                c.last = Some(termination);
+                c.last = Some(end.termination);
                 c.restart_count += 1;
                 c.phase = ContainerPhase::Waiting {
                     reason: "CrashLoopBackOff",
@@ -177,14 +210,14 @@ pub async fn run(
     }
 }
 
-/// Starts the container once and waits for it to end; `None` when it could not start
-/// because the pod is stopping.
+/// Starts the container once and waits for it to end.
 async fn run_once(
-    ctx: &Context,
-    pod: &PodShared,
+    ctx: &Arc<Context>,
+    pod: &Arc<PodShared>,
     container: &Container,
     prepared: Prepared,
-) -> Option<(Outcome, Termination, Duration)> {
+    restart: Restart,
+) -> RunEnd {
     let name = &container.name;
     let restart_count = pod.read(|r| {
         r.init
@@ -200,9 +233,6 @@ async fn run_once(
             skiff_runtime::ContainerLog::in_memory()
         }
     };
-    let container_id = format!("skiff://{}/{name}/{restart_count}", pod.key.uid);
-    let mut spec = prepared.spec;
-    spec.output = Output::Log(log);
     pod.event(
         ctx,
         Some(name),
@@ -210,64 +240,24 @@ async fn run_once(
         "Created",
         format!("Created container {name}"),
     );
-    let instance = match ctx.modules.runtime().spawn(&prepared.module, spec) {
-        Ok(instance) => instance,
-        Err(e) => {
-            let message = e.to_string();
-            pod.event(
-                ctx,
-                Some(name),
-                EventType::Warning,
-                "Failed",
-                format!("Error: {message}"),
-            );
-            ctx.logs.finish(&pod.log_key, name);
-            let now = SystemTime::now();
-            let termination = Termination {
-                exit_code: 128,
-                reason: "ContainerCannotRun",
-                message: Some(message),
-                started: Some(now),
-                finished: now,
-                container_id: Some(container_id),
-            };
-            return Some((Outcome::Exited(128), termination, Duration::ZERO));
-        }
-    };
-    let started = SystemTime::now();
-    let clock = Instant::now();
-    pod.update(ctx, |r| {
-        if let Some(c) = r.container_mut(name) {
-            c.phase = ContainerPhase::Running { started };
-            c.container_id = Some(container_id.clone());
-        }
-    });
-    pod.event(
+    let run = Run {
         ctx,
-        Some(name),
-        EventType::Normal,
-        "Started",
-        format!("Started container {name}"),
-    );
-
-    let handle = instance.stop_handle();
-    let wait = instance.wait();
-    tokio::pin!(wait);
-    let outcome = tokio::select! {
-        outcome = &mut wait => outcome,
-        () = pod.stop.cancelled() => {
-            pod.event(ctx, Some(name), EventType::Normal, "Killing", format!("Stopping container {name}"));
-            let grace = pod.grace();
-            tokio::select! {
-                () = handle.stop(grace) => {}
-                () = pod.kill.cancelled() => handle.force(),
-            }
-            wait.await
+        pod,
+        container,
+        container_id: format!("skiff://{}/{name}/{restart_count}", pod.key.uid),
+        probes: Probes::of(container),
+        restart,
+    };
+    let end = match prepared.workload {
+        Workload::Command(mut spec) => {
+            spec.output = Output::Log(log);
+            command::run(&run, &prepared.module, spec).await
         }
+        Workload::Http(setup) => serve::run(&run, &prepared.module, setup, log).await,
     };
     ctx.logs.finish(&pod.log_key, name);
-    let termination = terminate(&outcome, started, container_id);
-    if termination.exit_code != 0 && !pod.stop.is_cancelled() {
+    let termination = &end.termination;
+    if termination.exit_code != 0 && !pod.stop.is_cancelled() && end.killed.is_none() {
         let detail = termination
             .message
             .clone()
@@ -280,55 +270,131 @@ async fn run_once(
             format!("Container {name} failed ({}): {detail}", termination.reason),
         );
     }
-    Some((outcome, termination, clock.elapsed()))
+    end
 }
 
-/// How an outcome is reported: exit code, reason and message as the kubelet would for a
-/// process (a forced stop or a memory limit is exit code 137, as for SIGKILL).
-fn terminate(outcome: &Outcome, started: SystemTime, container_id: String) -> Termination {
-    let (exit_code, reason, message) = match outcome {
-        Outcome::Exited(0) => (0, "Completed", None),
-        Outcome::Exited(code) => (*code, "Error", None),
-        Outcome::Trapped(kind) => (134, "Error", Some(format!("wasm trap: {kind}"))),
-        Outcome::MemoryLimitExceeded { limit } => (
-            137,
-            "OOMKilled",
-            Some(format!("memory limit of {limit} bytes reached")),
-        ),
-        Outcome::DeadlineExceeded { deadline } => (
-            124,
-            "DeadlineExceeded",
-            Some(format!(
-                "ran longer than {}",
-                humantime::format_duration(*deadline)
-            )),
-        ),
-        Outcome::Stopped => (
-            137,
-            "Error",
-            Some("stopped after its grace period".to_string()),
-        ),
-    };
-    Termination {
-        exit_code,
-        reason,
-        message,
-        started: Some(started),
-        finished: SystemTime::now(),
-        container_id: Some(container_id),
+/// One run of a container, as its command or HTTP runner sees it.
+pub(crate) struct Run<'a> {
+    ctx: &'a Arc<Context>,
+    pod: &'a Arc<PodShared>,
+    container: &'a Container,
+    container_id: String,
+    probes: Probes,
+    restart: Restart,
+}
+
+impl Run<'_> {
+    /// Records that the run started (running, with what its probes say before they
+    /// run) and returns when.
+    fn started(&self) -> SystemTime {
+        let name = &self.container.name;
+        let started = SystemTime::now();
+        let probes = ProbeState {
+            starting: self.probes.startup.is_some(),
+            unready: self.probes.readiness.is_some(),
+        };
+        self.pod.update(self.ctx, |r| {
+            if let Some(c) = r.container_mut(name) {
+                c.phase = ContainerPhase::Running { started };
+                c.container_id = Some(self.container_id.clone());
+                c.probes = probes;
+            }
+        });
+        self.pod.event(
+            self.ctx,
+            Some(name),
+            EventType::Normal,
+            "Started",
+            format!("Started container {name}"),
+        );
+        started
+    }
+
+    /// Runs the container's probes against `target` from `since`; resolves when they
+    /// want it killed.
+    async fn probe(&self, target: Target, since: Instant) -> Kill {
+        let key = &self.pod.key;
+        let checker = Checker {
+            target,
+            container: self.container.clone(),
+            namespace: key.namespace.clone(),
+            pod: key.name.clone(),
+            uid: key.uid.clone(),
+            host: self.ctx.host_ip.clone(),
+            local: self.ctx.dataplane.local.clone(),
+        };
+        let observer = PodObserver {
+            ctx: self.ctx,
+            pod: self.pod,
+            container: &self.container.name,
+        };
+        probe::supervise(&self.probes, since, &checker, &observer).await
+    }
+
+    /// Announces the stop of the run: for the pod's stop, or for a failed probe (with
+    /// the kubelet's wording); returns the grace period it gets.
+    fn killing(&self, kill: Option<&Kill>) -> Duration {
+        let name = &self.container.name;
+        let (message, grace) = match kill {
+            None => (format!("Stopping container {name}"), self.pod.grace()),
+            Some(kill) => {
+                let probe = match kill.kind {
+                    Kind::Startup => "startup",
+                    _ => "liveness",
+                };
+                let restarts = if self.restart == Restart::Never {
+                    ""
+                } else {
+                    ", will be restarted"
+                };
+                let grace = kill.grace.unwrap_or_else(|| grace_of(&self.pod.pod()));
+                (
+                    format!("Container {name} failed {probe} probe{restarts}"),
+                    grace,
+                )
+            }
+        };
+        self.pod
+            .event(self.ctx, Some(name), EventType::Normal, "Killing", message);
+        grace
+    }
+
+    /// The end of a run whose instance could not be created.
+    fn cannot_run(&self, message: String) -> RunEnd {
+        self.pod.event(
+            self.ctx,
+            Some(&self.container.name),
+            EventType::Warning,
+            "Failed",
+            format!("Error: {message}"),
+        );
+        let now = SystemTime::now();
+        RunEnd {
+            succeeded: false,
+            termination: Termination {
+                exit_code: 128,
+                reason: "ContainerCannotRun",
+                message: Some(message),
+                started: Some(now),
+                finished: now,
+                container_id: Some(self.container_id.clone()),
+            },
+            ran: Duration::ZERO,
+            killed: None,
+        }
     }
 }
 
 /// Pulls, compiles and configures a container.
 async fn prepare(
-    ctx: &Context,
-    pod: &PodShared,
+    ctx: &Arc<Context>,
+    pod: &Arc<PodShared>,
     container: &Container,
 ) -> Result<Prepared, StartError> {
     let name = &container.name;
     let image = container.image.clone().unwrap_or_default();
     let policy = PullPolicy::of(container.image_pull_policy.as_deref(), &image);
-    let clock = Instant::now();
+    let clock = StdInstant::now();
     let pulled = ctx.images.pull(&image, policy).await?;
     if pulled.fetched {
         pod.event(
@@ -368,12 +434,6 @@ async fn prepare(
         .load(&pulled.digest, &pulled.bytes)
         .await
         .map_err(|e| StartError::Create(format!("cannot load module of image \"{image}\": {e}")))?;
-    if !module.kind().is_command() {
-        return Err(StartError::Create(format!(
-            "image \"{image}\" is a {} and only commands run as containers on this node",
-            module.kind()
-        )));
-    }
     let the_pod = pod.pod();
     let env = env::resolve(&the_pod, container, &ctx.sources, &ctx.host_ip)
         .map_err(|e| StartError::Config(e.to_string()))?;
@@ -383,6 +443,14 @@ async fn prepare(
             .map_err(|e| StartError::Config(e.to_string()))?,
         None => Vec::new(),
     };
+    let limits = limits(container)?;
+    if module.kind() == ModuleKind::HttpProxy {
+        let setup = serve::setup(ctx, pod, &the_pod, container, env, preopens, limits)?;
+        return Ok(Prepared {
+            module,
+            workload: Workload::Http(setup),
+        });
+    }
     let mut args: Vec<String> = match &container.command {
         Some(command) if !command.is_empty() => command.clone(),
         _ => vec![name.clone()],
@@ -393,10 +461,13 @@ async fn prepare(
         args,
         env,
         preopens,
-        limits: limits(container)?,
+        limits,
         ..CommandSpec::default()
     };
-    Ok(Prepared { module, spec })
+    Ok(Prepared {
+        module,
+        workload: Workload::Command(spec),
+    })
 }
 
 /// `resources.limits` as runtime limits.
@@ -439,5 +510,30 @@ async fn sleep_unless_stopped(pod: &PodShared, delay: Duration) -> bool {
     tokio::select! {
         () = pod.stop.cancelled() => false,
         () = tokio::time::sleep(delay) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_probe_kill_restarts_unless_the_policy_is_never() {
+        // (policy, succeeded, killed) → runs again
+        let cases = [
+            (Restart::Always, true, false, true),
+            (Restart::OnFailure, true, false, false),
+            (Restart::OnFailure, false, false, true),
+            (Restart::OnFailure, true, true, true),
+            (Restart::Never, false, false, false),
+            (Restart::Never, true, true, false),
+        ];
+        for (policy, succeeded, killed, again) in cases {
+            assert_eq!(
+                policy.again(succeeded, killed),
+                again,
+                "{policy:?} succeeded={succeeded} killed={killed}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use super::state::PodRecord;
 use super::status::{self, Phase};
 use super::volume::PodVolumes;
 use crate::AgentConfig;
+use crate::dataplane::DataPlane;
 use crate::events::{EventType, Involved, Recorder};
 use crate::image::ImageStore;
 use crate::logs::{LogRegistry, PodLogKey};
@@ -38,6 +39,8 @@ pub struct Context {
     pub events: Recorder,
     /// Pod status writer.
     pub reporter: StatusReporter,
+    /// The node's data plane (HTTP pods register their servers here).
+    pub dataplane: Arc<DataPlane>,
 }
 
 /// What one pod's worker and container runners share.

@@ -44,6 +44,17 @@ pub struct Termination {
     pub container_id: Option<String>,
 }
 
+/// What a container's probes say of its current run. The default (no probes) is a
+/// container that counts as started and ready as soon as it runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProbeState {
+    /// It has a startup probe that has not succeeded yet.
+    pub starting: bool,
+    /// Its readiness probe says it is not ready (so it is until the probe first passes),
+    /// or it is draining.
+    pub unready: bool,
+}
+
 /// One container's record.
 #[derive(Clone, Debug)]
 pub struct ContainerRecord {
@@ -61,6 +72,8 @@ pub struct ContainerRecord {
     pub last: Option<Termination>,
     /// Restarts so far.
     pub restart_count: u32,
+    /// What its probes say of the current run.
+    pub probes: ProbeState,
 }
 
 impl ContainerRecord {
@@ -77,12 +90,24 @@ impl ContainerRecord {
             },
             last: None,
             restart_count: 0,
+            probes: ProbeState::default(),
         }
     }
 
     /// Whether it is running.
     pub fn is_running(&self) -> bool {
         matches!(self.phase, ContainerPhase::Running { .. })
+    }
+
+    /// Whether it runs and has passed its startup probe, if it has one (`started`).
+    pub fn is_started(&self) -> bool {
+        self.is_running() && !self.probes.starting
+    }
+
+    /// Whether it runs, has started, and passes its readiness probe, if it has one
+    /// (`ready`).
+    pub fn is_ready(&self) -> bool {
+        self.is_started() && !self.probes.unready
     }
 
     /// Whether it ended with exit code 0 (for init containers: done).

@@ -106,7 +106,7 @@ pub fn render(pod: &Pod, record: &mut PodRecord, host_ip: &str) -> (Phase, Value
     let unready: Vec<&str> = record
         .containers
         .iter()
-        .filter(|c| !c.is_running())
+        .filter(|c| !c.is_ready())
         .map(|c| c.name.as_str())
         .collect();
     let incomplete: Vec<&str> = record
@@ -227,8 +227,8 @@ fn container_status(c: &ContainerRecord) -> Value {
         "name": c.name,
         "state": state,
         "lastState": last,
-        "ready": c.is_running(),
-        "started": c.is_running(),
+        "ready": c.is_ready(),
+        "started": c.is_started(),
         "restartCount": c.restart_count,
         "image": c.image,
         "imageID": c.image_id.clone().unwrap_or_default(),
@@ -287,7 +287,7 @@ pub fn time(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pods::state::ContainerRecord;
+    use crate::pods::state::{ContainerRecord, ProbeState};
 
     fn pod(policy: &str) -> Pod {
         serde_json::from_value(json!({
@@ -380,6 +380,48 @@ mod tests {
             .expect("Ready condition");
         assert_eq!(ready["status"], "True");
         assert_eq!(first["containerStatuses"][0]["ready"], true);
+    }
+
+    #[test]
+    fn probes_decide_started_and_ready() {
+        let p = pod("Always");
+        let running = ContainerPhase::Running {
+            started: SystemTime::now(),
+        };
+        let mut r = record(vec![running.clone(), running]);
+        r.containers[1].probes = ProbeState {
+            starting: false,
+            unready: true,
+        };
+        let (_, status) = render(&p, &mut r, "127.0.0.1");
+        assert_eq!(status["containerStatuses"][0]["ready"], true);
+        assert_eq!(status["containerStatuses"][1]["ready"], false);
+        assert_eq!(status["containerStatuses"][1]["started"], true);
+        let ready = &status["conditions"][2];
+        assert_eq!(
+            (&ready["type"], &ready["status"]),
+            (&json!("Ready"), &json!("False"))
+        );
+        assert_eq!(ready["message"], "containers with unready status: [c1]");
+        assert_eq!(
+            status["conditions"][3]["status"], "False",
+            "ContainersReady"
+        );
+
+        r.containers[1].probes = ProbeState {
+            starting: true,
+            unready: false,
+        };
+        let (_, status) = render(&p, &mut r, "127.0.0.1");
+        assert_eq!(status["containerStatuses"][1]["started"], false);
+        assert_eq!(
+            status["containerStatuses"][1]["ready"], false,
+            "not started yet"
+        );
+
+        r.containers[1].probes = ProbeState::default();
+        let (_, status) = render(&p, &mut r, "127.0.0.1");
+        assert_eq!(status["conditions"][2]["status"], "True");
     }
 
     #[test]

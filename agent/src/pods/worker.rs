@@ -129,7 +129,8 @@ fn observe(pod: &PodShared, latest: &Pod) -> bool {
     deleting
 }
 
-fn grace_of(pod: &Pod) -> Duration {
+/// The grace period a stop of `pod` gets: `terminationGracePeriodSeconds` or [`DEFAULT_GRACE`].
+pub(crate) fn grace_of(pod: &Pod) -> Duration {
     pod.spec
         .as_ref()
         .and_then(|s| s.termination_grace_period_seconds)

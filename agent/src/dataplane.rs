@@ -1,0 +1,178 @@
+//! The node's HTTP data plane: every request to a Service passes through an agent, which
+//! delivers it to a ready pod of the Service — a local one, or one on a peer agent.
+//!
+//! Parts: [`local`] (the HTTP servers of this node's pods); `table` (the routing table,
+//! built from Services, EndpointSlices and Nodes) kept current by `cluster` (reflectors);
+//! `balancer` (least outstanding requests, ties to local pods); `proxy` (one request's
+//! way: choose, deliver or forward, retry); `forward` (the hop between agents, both
+//! ends); `listeners` (node ports and LoadBalancer ports); `outbound` (what guests may
+//! call: Services by name, allowed hosts); `stats` and `metrics` (counters and their
+//! Prometheus text); `body` ([`ProxyBody`]).
+
+mod balancer;
+mod body;
+mod cluster;
+mod forward;
+mod listeners;
+pub mod local;
+mod metrics;
+mod outbound;
+mod proxy;
+mod stats;
+mod table;
+
+pub use body::ProxyBody;
+pub use forward::{FORWARD_TO, NOT_SERVED};
+pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
+pub use outbound::ALLOWED_OUTBOUND_HOSTS;
+pub use table::{ClusterObjects, SERVICE_NAME_LABEL};
+
+use crate::AgentConfig;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use k8s_openapi::api::core::v1::Pod;
+use skiff_runtime::http::outbound::Outbound;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use table::RouteTable;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Called with a message each time a guest's outgoing request is refused.
+pub type DeniedHook = Arc<dyn Fn(String) + Send + Sync>;
+
+/// The node's data plane.
+pub struct DataPlane {
+    /// The HTTP servers of this node's pods.
+    pub local: local::LocalPods,
+    core: Arc<Core>,
+}
+
+/// What the data plane's tasks share.
+pub(crate) struct Core {
+    /// This node's name.
+    node: String,
+    /// The current routing table.
+    routes: watch::Sender<Arc<RouteTable>>,
+    /// Counters, kept across tables.
+    registry: Mutex<stats::Registry>,
+    /// Carries requests.
+    proxy: proxy::Proxy,
+    /// Requests peers forwarded here.
+    received: AtomicU64,
+    /// The Service listeners open now.
+    listening: watch::Sender<BTreeSet<SocketAddr>>,
+}
+
+impl Core {
+    /// The current routing table.
+    pub(crate) fn table(&self) -> Arc<RouteTable> {
+        self.routes.borrow().clone()
+    }
+
+    /// Builds and publishes the table of `objects`.
+    pub(crate) fn rebuild(&self, objects: &ClusterObjects) {
+        let table = {
+            let mut registry = stats::lock(&self.registry);
+            table::build(objects, &self.node, &mut registry)
+        };
+        self.routes.send_replace(Arc::new(table));
+    }
+}
+
+impl DataPlane {
+    /// Starts following the cluster's Services and endpoints, and listening on their
+    /// node ports, until `shutdown`.
+    pub fn start(
+        client: kube::Client,
+        config: &AgentConfig,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let dataplane = Self::new(config, shutdown.clone());
+        tokio::spawn(cluster::follow(client, dataplane.core.clone(), shutdown));
+        dataplane
+    }
+
+    /// A data plane routing by `objects` instead of following the cluster (for tests);
+    /// [`set_objects`](Self::set_objects) changes them. It listens like any other.
+    pub fn with_objects(
+        config: &AgentConfig,
+        objects: &ClusterObjects,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let dataplane = Self::new(config, shutdown);
+        dataplane.set_objects(objects);
+        dataplane
+    }
+
+    fn new(config: &AgentConfig, shutdown: CancellationToken) -> Arc<Self> {
+        let local = local::LocalPods::default();
+        let core = Arc::new(Core {
+            node: config.name.clone(),
+            routes: watch::Sender::new(Arc::default()),
+            registry: Mutex::default(),
+            proxy: proxy::Proxy::new(local.clone(), forward::Forwarder::new()),
+            received: AtomicU64::new(0),
+            listening: watch::Sender::new(BTreeSet::new()),
+        });
+        tokio::spawn(listeners::run(core.clone(), config.listen.ip(), shutdown));
+        Arc::new(Self { local, core })
+    }
+
+    /// Routes by `objects` from now on.
+    pub fn set_objects(&self, objects: &ClusterObjects) {
+        self.core.rebuild(objects);
+    }
+
+    /// The outbound policy of `pod`'s HTTP containers: in-cluster Services by name, other
+    /// hosts as the pod allows them; `denied` hears of every refused request.
+    pub fn outbound_for(self: &Arc<Self>, pod: &Pod, denied: DeniedHook) -> Outbound {
+        let allow = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(ALLOWED_OUTBOUND_HOSTS))
+            .map(|value| outbound::AllowList::parse(value))
+            .unwrap_or_default();
+        let namespace = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        Outbound::routed(Arc::new(outbound::PodOutbound::new(
+            Arc::downgrade(&self.core),
+            namespace,
+            allow,
+            denied,
+        )))
+    }
+
+    /// Whether `request` was forwarded by a peer agent (it names a pod in [`FORWARD_TO`]);
+    /// the agent's endpoint hands such requests to
+    /// [`serve_forwarded`](Self::serve_forwarded) before its own routes.
+    pub fn is_forwarded<B>(request: &Request<B>) -> bool {
+        request.headers().contains_key(FORWARD_TO)
+    }
+
+    /// Serves a request a peer forwarded, from this node's pods.
+    pub async fn serve_forwarded(&self, request: Request<Incoming>) -> Response<ProxyBody> {
+        forward::serve_forwarded(&self.local, &self.core.node, &self.core.received, request).await
+    }
+
+    /// The data plane's metrics, in the Prometheus text format.
+    pub fn metrics(&self) -> String {
+        let registry = stats::lock(&self.core.registry);
+        metrics::render(
+            &registry,
+            &self.local,
+            self.core.received.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The addresses the data plane listens on for Services, as they change.
+    pub fn listening(&self) -> watch::Receiver<BTreeSet<SocketAddr>> {
+        self.core.listening.subscribe()
+    }
+}

@@ -1,0 +1,86 @@
+//! Following the cluster for the data plane ([`follow`]): reflectors over every Service,
+//! EndpointSlice and Node keep in-memory stores current; each change wakes one builder
+//! that makes a fresh routing table from the stores and publishes it. Changes that arrive
+//! while a table is being built are folded into the next build, so a burst of endpoint
+//! updates (a Deployment scaling up) costs a few builds, not one per event.
+
+use super::Core;
+use super::table::ClusterObjects;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Keeps `core`'s routing table current with the cluster until `shutdown`.
+pub(crate) async fn follow(client: Client, core: Arc<Core>, shutdown: CancellationToken) {
+    let changed = Arc::new(Notify::new());
+    let services = reflect::<Service>(Api::all(client.clone()), &changed, &shutdown);
+    let slices = reflect::<EndpointSlice>(Api::all(client.clone()), &changed, &shutdown);
+    let nodes = reflect::<Node>(Api::all(client), &changed, &shutdown);
+
+    // A table from a partial view would send traffic nowhere (Services without their
+    // endpoints): wait until every kind has been listed once.
+    let listed = async {
+        let _ = services.wait_until_ready().await;
+        let _ = slices.wait_until_ready().await;
+        let _ = nodes.wait_until_ready().await;
+    };
+    tokio::select! {
+        () = shutdown.cancelled() => return,
+        () = listed => {}
+    }
+    loop {
+        core.rebuild(&ClusterObjects {
+            services: services.state(),
+            slices: slices.state(),
+            nodes: nodes.state(),
+        });
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = changed.notified() => {}
+        }
+    }
+}
+
+/// Starts a reflector of every `K`, waking `changed` after each change; returns its store.
+fn reflect<K>(api: Api<K>, changed: &Arc<Notify>, shutdown: &CancellationToken) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (store, writer) = reflector::store();
+    let changed = changed.clone();
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let mut stream = Box::pin(reflector::reflector(
+            writer,
+            watcher(api, watcher::Config::default()).default_backoff(),
+        ));
+        loop {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => return,
+                event = stream.next() => event,
+            };
+            match event {
+                Some(Ok(watcher::Event::Init | watcher::Event::InitApply(_))) => {}
+                Some(Ok(_)) => changed.notify_one(),
+                Some(Err(error)) => {
+                    tracing::warn!(kind = K::kind(&()).as_ref(), %error, "watch failed; retrying");
+                }
+                None => {
+                    // The watcher retries errors forever; an end is unexpected. The store
+                    // keeps what it last saw.
+                    tracing::error!(kind = K::kind(&()).as_ref(), "watch ended");
+                    return;
+                }
+            }
+        }
+    });
+    store
+}

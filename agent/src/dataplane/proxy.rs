@@ -1,0 +1,261 @@
+//! One request's way to a Service's pod ([`Proxy::route`]): choose an endpoint
+//! ([`balancer`](super::balancer)); a pod on this node gets the request through its
+//! [`HttpHandler`](skiff_runtime::HttpHandler), a pod elsewhere through its agent
+//! ([`forward`](super::forward)). When a choice cannot take the request it goes to
+//! another, within bounds:
+//!
+//! - a local pod that is not (or no longer) serving, and a peer's "not served" answer,
+//!   are retried for any method: the request was not processed;
+//! - a peer that cannot be connected to is retried for any method: nothing was sent;
+//! - a connection that fails after sending is retried only for idempotent methods
+//!   (GET, HEAD, OPTIONS, PUT, DELETE, TRACE).
+//!
+//! A retry resends the request, so only a request whose body is in memory can be
+//! retried: bodies of a known length up to [`REPLAY_LIMIT`] are read before the first
+//! attempt; longer or unsized bodies stream, with a single attempt at a peer.
+
+use super::balancer;
+use super::body::{ProxyBody, text};
+use super::forward::{ForwardError, Forwarder, NOT_SERVED};
+use super::local::LocalPods;
+use super::stats::{CodeCounts, Load};
+use super::table::{Endpoint, Place, PortRef};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Body;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Sends to peers per request, first try included: enough to get past a peer or two
+/// that just went away, without multiplying the load of a failing Service.
+pub const MAX_ATTEMPTS: usize = 3;
+
+/// Endpoints considered per request (local pods that are not serving included), which
+/// bounds the work a request can cause while endpoints churn.
+pub const MAX_PICKS: usize = 8;
+
+/// Largest request body (of known length) kept in memory so the request can be retried:
+/// covers typical API payloads while bounding memory per request.
+pub const REPLAY_LIMIT: u64 = 64 * 1024;
+
+/// Carries requests to the endpoints of Services.
+pub(crate) struct Proxy {
+    local: LocalPods,
+    forwarder: Forwarder,
+}
+
+/// Why no endpoint answered.
+enum Failure {
+    /// There was no ready endpoint, or none could take the request.
+    NoEndpoint,
+    /// A peer failed; the message says which and why.
+    Peer(String),
+}
+
+impl Proxy {
+    /// A proxy to `local` pods and, through `forwarder`, to peers'.
+    pub(crate) fn new(local: LocalPods, forwarder: Forwarder) -> Self {
+        Self { local, forwarder }
+    }
+
+    /// Delivers `request` to an endpoint of `target` and answers with its response, or
+    /// with 503 (no ready endpoint) or 502 (the peer failed) naming the Service. Records
+    /// the answer in the Service's metrics.
+    pub(crate) async fn route(
+        &self,
+        target: &PortRef,
+        request: Request<ProxyBody>,
+    ) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let (response, answers) = self.attempt(target, request).await;
+        let stats = &target.service.stats;
+        stats.durations.observe(started.elapsed());
+        let code = response.status().as_u16();
+        match answers {
+            Some(answers) => answers.add(code),
+            None => stats.unrouted.add(code),
+        }
+        response
+    }
+
+    async fn attempt<'t>(
+        &self,
+        target: &'t PortRef,
+        request: Request<ProxyBody>,
+    ) -> (Response<ProxyBody>, Option<&'t CodeCounts>) {
+        let port = target.port();
+        let (parts, body) = request.into_parts();
+        let idempotent = is_idempotent(&parts.method);
+        let Some(mut pending) = Pending::new(parts, body).await else {
+            let message = "cannot read the request body\n".to_string();
+            return (text(StatusCode::BAD_REQUEST, message), None);
+        };
+        let most = port.endpoints.len().min(MAX_PICKS);
+        let mut tried = [usize::MAX; MAX_PICKS];
+        let mut picks = 0;
+        let mut sends = 0;
+        let mut failure = Failure::NoEndpoint;
+        while picks < most {
+            let Some(index) = balancer::pick(port, &tried[..picks]) else {
+                break;
+            };
+            tried[picks] = index;
+            picks += 1;
+            let endpoint = &port.endpoints[index];
+            match &endpoint.place {
+                Place::Local => {
+                    let Some(handler) = self.local.handler(&endpoint.pod, endpoint.target_port)
+                    else {
+                        continue; // Not serving (yet, or any more): not processed.
+                    };
+                    let Some(request) = pending.next(true) else {
+                        break;
+                    };
+                    let load = Load::start(&endpoint.load);
+                    let response = handler.handle(request).await;
+                    let response = response.map(|b| ProxyBody::boxed(b).with_load(load));
+                    return (response, Some(&endpoint.answers));
+                }
+                Place::Peer { authority, .. } => {
+                    if sends == MAX_ATTEMPTS {
+                        break;
+                    }
+                    let last = sends + 1 == MAX_ATTEMPTS || picks == most;
+                    let Some(request) = pending.next(last) else {
+                        break;
+                    };
+                    sends += 1;
+                    let load = Load::start(&endpoint.load);
+                    if let Some(forwarded) = &endpoint.forwarded {
+                        forwarded.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let sent = self
+                        .forwarder
+                        .send(authority, &endpoint.forward_to, request)
+                        .await;
+                    match sent {
+                        Ok(response)
+                            if response.headers().contains_key(NOT_SERVED)
+                                && pending.can_replay() =>
+                        {
+                            tracing::debug!(pod = ?endpoint.pod, "the peer did not serve the request; trying another endpoint");
+                            failure = Failure::NoEndpoint;
+                        }
+                        Ok(mut response) => {
+                            response.headers_mut().remove(NOT_SERVED);
+                            let response = response.map(|b| ProxyBody::incoming(b).with_load(load));
+                            return (response, Some(&endpoint.answers));
+                        }
+                        Err(error) => {
+                            let retry = pending.can_replay()
+                                && (idempotent || matches!(error, ForwardError::Unreachable(_)));
+                            failure = Failure::Peer(peer_failure(endpoint, &error));
+                            if !retry {
+                                break;
+                            }
+                            tracing::debug!(pod = ?endpoint.pod, error = %error, "peer failed; trying another endpoint");
+                        }
+                    }
+                }
+            }
+        }
+        let service = target.service.display();
+        let response = match failure {
+            Failure::NoEndpoint => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("no ready endpoints for service {service}\n"),
+            ),
+            Failure::Peer(why) => {
+                tracing::warn!(service = %service, error = %why, "request to a peer failed");
+                text(
+                    StatusCode::BAD_GATEWAY,
+                    format!("service {service}: {why}\n"),
+                )
+            }
+        };
+        (response, None)
+    }
+}
+
+/// What went wrong with `endpoint`'s peer, for a message.
+fn peer_failure(endpoint: &Endpoint, error: &ForwardError) -> String {
+    let node = match &endpoint.place {
+        Place::Peer { node, .. } => node.as_str(),
+        Place::Local => "this node",
+    };
+    let mut why = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        why = format!("{why}: {inner}");
+        source = inner.source();
+    }
+    format!(
+        "pod {}/{} on node {node}: {why}",
+        endpoint.pod.namespace, endpoint.pod.name
+    )
+}
+
+/// Methods a request may be repeated with (RFC 9110 §9.2.2).
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
+/// A request on its way, sent again as long as it can be rebuilt.
+struct Pending {
+    parts: Option<Parts>,
+    body: PendingBody,
+}
+
+enum PendingBody {
+    /// In memory: every attempt gets a copy.
+    Bytes(Bytes),
+    /// Streaming: one attempt only.
+    Stream(Option<ProxyBody>),
+}
+
+impl Pending {
+    /// Reads a body of known length up to [`REPLAY_LIMIT`] into memory; `None` when that
+    /// fails.
+    async fn new(parts: Parts, body: ProxyBody) -> Option<Self> {
+        let body = if body.is_end_stream() {
+            PendingBody::Bytes(Bytes::new())
+        } else if body.size_hint().exact().is_some_and(|n| n <= REPLAY_LIMIT) {
+            PendingBody::Bytes(body.collect().await.ok()?.to_bytes())
+        } else {
+            PendingBody::Stream(Some(body))
+        };
+        Some(Self {
+            parts: Some(parts),
+            body,
+        })
+    }
+
+    /// Whether another attempt can be made after the next.
+    fn can_replay(&self) -> bool {
+        self.parts.is_some() && matches!(self.body, PendingBody::Bytes(_))
+    }
+
+    /// The request for the next attempt (`last`: no further attempt will be made, so the
+    /// original is used rather than copied); `None` when it cannot be rebuilt.
+    fn next(&mut self, last: bool) -> Option<Request<ProxyBody>> {
+        let body = match &mut self.body {
+            PendingBody::Bytes(bytes) => ProxyBody::full(bytes.clone()),
+            PendingBody::Stream(body) => body.take()?,
+        };
+        if last || !matches!(self.body, PendingBody::Bytes(_)) {
+            return Some(Request::from_parts(self.parts.take()?, body));
+        }
+        let parts = self.parts.as_ref()?;
+        let mut request = Request::new(body);
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.version_mut() = parts.version;
+        *request.headers_mut() = parts.headers.clone();
+        Some(request)
+    }
+}

@@ -1,0 +1,232 @@
+//! The counters the request path updates, lock-free: how many requests each endpoint has
+//! outstanding ([`Load`]), answers by status code ([`CodeCounts`]), request durations
+//! ([`Histogram`]), and the [`Registry`] that hands them out to routing tables so they
+//! outlive table rebuilds (a rebuild must not reset a counter or lose an in-flight count).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the request-duration histogram's buckets: from half a
+/// millisecond (a warm wasm instance answers in tens of microseconds, a peer hop adds a
+/// few hundred) to 10 s (beyond which the request timeout usually steps in).
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Distinct status codes counted without a lock per counter set; later codes go to a
+/// locked map. A service answers with a handful of codes in practice (200, 404, 500, 503).
+const CODE_SLOTS: usize = 8;
+
+/// A request outstanding at an endpoint, counted from its creation until dropped (which
+/// is when the response body has been sent on, or the attempt failed).
+pub(crate) struct Load(Arc<AtomicUsize>);
+
+impl Load {
+    /// Counts one more request outstanding on `counter`.
+    pub(crate) fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Requests by HTTP status code.
+#[derive(Default)]
+pub(crate) struct CodeCounts {
+    slots: [(AtomicU16, AtomicU64); CODE_SLOTS],
+    overflow: Mutex<HashMap<u16, u64>>,
+}
+
+impl CodeCounts {
+    /// Counts one answer with `code`.
+    pub(crate) fn add(&self, code: u16) {
+        for (slot, count) in &self.slots {
+            let claimed = match slot.load(Ordering::Acquire) {
+                c if c == code => true,
+                0 => match slot.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => true,
+                    Err(other) => other == code,
+                },
+                _ => false,
+            };
+            if claimed {
+                count.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        *lock(&self.overflow).entry(code).or_default() += 1;
+    }
+
+    /// Every code seen with its count, by code.
+    pub(crate) fn snapshot(&self) -> Vec<(u16, u64)> {
+        let mut all: HashMap<u16, u64> = lock(&self.overflow).clone();
+        for (slot, count) in &self.slots {
+            match slot.load(Ordering::Acquire) {
+                0 => {}
+                code => *all.entry(code).or_default() += count.load(Ordering::Relaxed),
+            }
+        }
+        let mut all: Vec<_> = all.into_iter().filter(|(_, n)| *n > 0).collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+/// Request durations in [`DURATION_BUCKETS`].
+#[derive(Default)]
+pub(crate) struct Histogram {
+    /// Per bucket (not cumulative); the last one is `+Inf`.
+    buckets: [AtomicU64; DURATION_BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one duration.
+    pub(crate) fn observe(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        let bucket = DURATION_BUCKETS.partition_point(|&bound| bound < seconds);
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Cumulative counts per bucket (the last is the total) and the sum in seconds.
+    pub(crate) fn snapshot(&self) -> (Vec<u64>, f64) {
+        let mut total = 0;
+        let cumulative = self
+            .buckets
+            .iter()
+            .map(|b| {
+                total += b.load(Ordering::Relaxed);
+                total
+            })
+            .collect();
+        let sum = Duration::from_nanos(self.sum_nanos.load(Ordering::Relaxed)).as_secs_f64();
+        (cumulative, sum)
+    }
+}
+
+/// One Service's counters.
+#[derive(Default)]
+pub(crate) struct ServiceStats {
+    /// Durations of its requests, to the response head.
+    pub(crate) durations: Histogram,
+    /// Answers given without reaching a pod (no ready endpoint, every attempt failed).
+    pub(crate) unrouted: CodeCounts,
+}
+
+/// `(namespace, name)` of a Service or pod.
+pub(crate) type Key = (String, String);
+
+/// The counters routing tables share, by what they count. Only the table builder and the
+/// metrics renderer lock it; the request path holds `Arc`s taken from it.
+#[derive(Default)]
+pub(crate) struct Registry {
+    /// By Service.
+    pub(crate) services: HashMap<Key, Arc<ServiceStats>>,
+    /// Answers by (Service, pod name): a pod's answers to that Service's requests.
+    pub(crate) answers: HashMap<(Key, String), Arc<CodeCounts>>,
+    /// Requests forwarded to peers by (Service, node name).
+    pub(crate) forwarded: HashMap<(Key, String), Arc<AtomicU64>>,
+    /// Outstanding requests by (pod, target port): a pod's load across every Service.
+    pub(crate) loads: HashMap<(Key, u16), Arc<AtomicUsize>>,
+}
+
+impl Registry {
+    /// The counters of `service`.
+    pub(crate) fn service(&mut self, service: &Key) -> Arc<ServiceStats> {
+        self.services.entry(service.clone()).or_default().clone()
+    }
+
+    /// The answer counts of `pod` for `service`.
+    pub(crate) fn answers(&mut self, service: &Key, pod: &str) -> Arc<CodeCounts> {
+        self.answers
+            .entry((service.clone(), pod.to_string()))
+            .or_default()
+            .clone()
+    }
+
+    /// The forward count of `service` to `node`.
+    pub(crate) fn forwarded(&mut self, service: &Key, node: &str) -> Arc<AtomicU64> {
+        self.forwarded
+            .entry((service.clone(), node.to_string()))
+            .or_default()
+            .clone()
+    }
+
+    /// The outstanding-request count of `pod`'s `port`.
+    pub(crate) fn load(&mut self, pod: &Key, port: u16) -> Arc<AtomicUsize> {
+        self.loads.entry((pod.clone(), port)).or_default().clone()
+    }
+
+    /// Forgets the counters of Services that are gone and of pods no longer in any of
+    /// their EndpointSlices (ready or not: a pod whose readiness flaps keeps its counts).
+    pub(crate) fn retain(&mut self, services: &HashSet<Key>, pods: &HashSet<Key>) {
+        self.services.retain(|k, _| services.contains(k));
+        self.forwarded.retain(|(k, _), _| services.contains(k));
+        self.answers.retain(|(service, pod), _| {
+            services.contains(service) && pods.contains(&(service.0.clone(), pod.clone()))
+        });
+        // A count still held by a request in flight stays, so it is not lost if the pod
+        // comes back while that request runs.
+        self.loads
+            .retain(|(pod, _), load| pods.contains(pod) || Arc::strong_count(load) > 1);
+    }
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (single-step
+/// edits only).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_counted_past_the_lock_free_slots() {
+        let counts = CodeCounts::default();
+        for code in 200..200 + CODE_SLOTS as u16 + 2 {
+            counts.add(code);
+        }
+        counts.add(200);
+        counts.add(209);
+        let snapshot = counts.snapshot();
+        assert_eq!(snapshot.len(), CODE_SLOTS + 2);
+        assert_eq!(snapshot[0], (200, 2));
+        assert_eq!(snapshot.last(), Some(&(209, 2)));
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(100));
+        h.observe(Duration::from_millis(3));
+        h.observe(Duration::from_secs(60));
+        let (buckets, sum) = h.snapshot();
+        assert_eq!(buckets[0], 1, "0.5 ms bucket");
+        assert_eq!(buckets[3], 2, "5 ms bucket");
+        assert_eq!(buckets[DURATION_BUCKETS.len() - 1], 2, "10 s bucket");
+        assert_eq!(buckets[DURATION_BUCKETS.len()], 3, "+Inf");
+        assert!((sum - 60.0031).abs() < 1e-6, "{sum}");
+    }
+
+    #[test]
+    fn a_load_counts_until_dropped() {
+        let counter = Arc::new(AtomicUsize::new(0));
+        let a = Load::start(&counter);
+        let b = Load::start(&counter);
+        assert_eq!(counter.load(Ordering::Relaxed), 2);
+        drop(a);
+        drop(b);
+        assert_eq!(counter.load(Ordering::Relaxed), 0);
+    }
+}

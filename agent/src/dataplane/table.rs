@@ -1,0 +1,672 @@
+//! [`RouteTable`]: where Service traffic goes, built from the cluster's Services,
+//! EndpointSlices and Nodes ([`ClusterObjects`]) by [`build`]. A table is immutable; the
+//! data plane publishes a fresh one (as an `Arc`) whenever those objects change, so the
+//! request path reads it without locks or allocation.
+//!
+//! It maps a Service (`namespace/name`) to its ports, each with its ready endpoints (the
+//! pod, its node, its target port, and whether it is on this node or on which peer); a
+//! node port and a LoadBalancer port to the Service port they expose; a cluster IP and
+//! port to its Service port; and a node's name to its agent's address (`InternalIP` and
+//! the kubelet endpoint port from the Node's status).
+
+use super::local::PodKey;
+use super::stats::{CodeCounts, Key, Registry, ServiceStats};
+use http::HeaderValue;
+use http::uri::Authority;
+use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+
+/// The label naming the Service an EndpointSlice belongs to.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// The cluster objects a routing table is built from.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterObjects {
+    /// Every Service.
+    pub services: Vec<Arc<Service>>,
+    /// Every EndpointSlice.
+    pub slices: Vec<Arc<EndpointSlice>>,
+    /// Every Node.
+    pub nodes: Vec<Arc<Node>>,
+}
+
+/// Where Service traffic goes; see the module docs.
+#[derive(Default)]
+pub(crate) struct RouteTable {
+    /// Services by namespace, then name.
+    services: HashMap<String, HashMap<String, Arc<ServiceRoute>>>,
+    /// Service ports by node port.
+    node_ports: HashMap<u16, PortRef>,
+    /// Service ports of LoadBalancer Services by their port.
+    balancer_ports: HashMap<u16, PortRef>,
+    /// Service ports by cluster IP and port.
+    cluster_ips: HashMap<SocketAddr, PortRef>,
+}
+
+/// One Service and its ports.
+pub(crate) struct ServiceRoute {
+    /// `namespace/name`, as messages and metrics name it.
+    pub(crate) key: Key,
+    /// Its ports, in spec order.
+    pub(crate) ports: Vec<PortRoute>,
+    /// Its counters.
+    pub(crate) stats: Arc<ServiceStats>,
+}
+
+impl ServiceRoute {
+    /// `namespace/name`.
+    pub(crate) fn display(&self) -> String {
+        format!("{}/{}", self.key.0, self.key.1)
+    }
+}
+
+/// One port of a Service.
+pub(crate) struct PortRoute {
+    /// The Service port.
+    pub(crate) port: u16,
+    /// Its node port, for NodePort and LoadBalancer Services.
+    pub(crate) node_port: Option<u16>,
+    /// The ready endpoints behind it.
+    pub(crate) endpoints: Vec<Endpoint>,
+    /// Where the balancer starts looking, to spread ties.
+    pub(crate) cursor: AtomicUsize,
+}
+
+/// A Service port, as a listener or a name resolves it.
+#[derive(Clone)]
+pub(crate) struct PortRef {
+    /// The Service.
+    pub(crate) service: Arc<ServiceRoute>,
+    /// Index into its `ports`.
+    pub(crate) index: usize,
+}
+
+impl PortRef {
+    /// The port's route.
+    pub(crate) fn port(&self) -> &PortRoute {
+        &self.service.ports[self.index]
+    }
+}
+
+/// Where an endpoint's pod runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// On this node.
+    Local,
+    /// On a peer, whose agent listens at this address.
+    Peer {
+        /// The peer's name.
+        node: String,
+        /// Its agent's endpoint.
+        addr: SocketAddr,
+        /// The same, ready for a URI.
+        authority: Authority,
+    },
+}
+
+/// A ready pod behind a Service port.
+pub(crate) struct Endpoint {
+    /// The pod.
+    pub(crate) pod: PodKey,
+    /// The port it serves the Service port on.
+    pub(crate) target_port: u16,
+    /// Where it runs.
+    pub(crate) place: Place,
+    /// `namespace/pod/port`: the `skiff-forward-to` header that reaches it on its peer.
+    pub(crate) forward_to: HeaderValue,
+    /// Requests this agent has outstanding on it.
+    pub(crate) load: Arc<AtomicUsize>,
+    /// Its answers to this Service.
+    pub(crate) answers: Arc<CodeCounts>,
+    /// Requests forwarded to its node for this Service (none for a local pod).
+    pub(crate) forwarded: Option<Arc<AtomicU64>>,
+}
+
+impl Endpoint {
+    /// Whether the pod runs on this node.
+    pub(crate) fn is_local(&self) -> bool {
+        self.place == Place::Local
+    }
+}
+
+impl RouteTable {
+    /// The Service `namespace/name`.
+    pub(crate) fn service(&self, namespace: &str, name: &str) -> Option<&Arc<ServiceRoute>> {
+        self.services.get(namespace)?.get(name)
+    }
+
+    /// The Service port exposed on node port `port`.
+    pub(crate) fn node_port(&self, port: u16) -> Option<&PortRef> {
+        self.node_ports.get(&port)
+    }
+
+    /// The LoadBalancer Service port exposed on `port`.
+    pub(crate) fn balancer_port(&self, port: u16) -> Option<&PortRef> {
+        self.balancer_ports.get(&port)
+    }
+
+    /// The Service port at cluster IP `addr`.
+    pub(crate) fn cluster_ip(&self, addr: SocketAddr) -> Option<&PortRef> {
+        self.cluster_ips.get(&addr)
+    }
+
+    /// Every node port and LoadBalancer port with something behind it.
+    pub(crate) fn listen_ports(&self) -> (Vec<u16>, Vec<u16>) {
+        let mut node: Vec<u16> = self.node_ports.keys().copied().collect();
+        let mut balancer: Vec<u16> = self.balancer_ports.keys().copied().collect();
+        node.sort_unstable();
+        balancer.sort_unstable();
+        (node, balancer)
+    }
+}
+
+/// Builds the table `this_node` routes with from `objects`, taking counters from
+/// `registry` (and forgetting those of Services and pods that are gone).
+pub(crate) fn build(
+    objects: &ClusterObjects,
+    this_node: &str,
+    registry: &mut Registry,
+) -> RouteTable {
+    let peers = peers(&objects.nodes, this_node);
+    let mut slices: HashMap<Key, Vec<&EndpointSlice>> = HashMap::new();
+    for slice in &objects.slices {
+        let service = slice
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(SERVICE_NAME_LABEL));
+        if let (Some(service), Some(namespace)) = (service, &slice.metadata.namespace) {
+            slices
+                .entry((namespace.clone(), service.clone()))
+                .or_default()
+                .push(slice);
+        }
+    }
+
+    // Sorted, so that when two Services claim one port the same one wins on every rebuild.
+    let mut services: Vec<&Service> = objects.services.iter().map(|s| s.as_ref()).collect();
+    services.sort_by(|a, b| {
+        let key = |s: &Service| (s.metadata.namespace.clone(), s.metadata.name.clone());
+        key(a).cmp(&key(b))
+    });
+
+    let mut table = RouteTable::default();
+    let mut seen_services = HashSet::new();
+    let mut seen_pods = HashSet::new();
+    for service in services {
+        let (Some(namespace), Some(name)) = (&service.metadata.namespace, &service.metadata.name)
+        else {
+            continue;
+        };
+        let Some(spec) = &service.spec else { continue };
+        let kind = spec.type_.as_deref().unwrap_or("ClusterIP");
+        if kind == "ExternalName" {
+            continue;
+        }
+        let key = (namespace.clone(), name.clone());
+        let service_slices = slices.get(&key).map(Vec::as_slice).unwrap_or_default();
+        for slice in service_slices {
+            for endpoint in &slice.endpoints {
+                if let Some(pod) = pod_name(endpoint) {
+                    seen_pods.insert((namespace.clone(), pod.to_string()));
+                }
+            }
+        }
+        let stats = registry.service(&key);
+        let ports = spec
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                let port = u16::try_from(p.port).ok()?;
+                let name = p.name.as_deref().unwrap_or_default();
+                let node_port = p.node_port.and_then(|n| u16::try_from(n).ok());
+                let endpoints = endpoints(&key, name, service_slices, &peers, registry);
+                Some(PortRoute {
+                    port,
+                    node_port: node_port.filter(|_| kind == "NodePort" || kind == "LoadBalancer"),
+                    endpoints,
+                    cursor: AtomicUsize::new(0),
+                })
+            })
+            .collect();
+        let cluster_ip = spec.cluster_ip.as_deref().and_then(|ip| ip.parse().ok());
+        let route = Arc::new(ServiceRoute {
+            key: key.clone(),
+            ports,
+            stats,
+        });
+        for (index, port) in route.ports.iter().enumerate() {
+            let port_ref = || PortRef {
+                service: route.clone(),
+                index,
+            };
+            if let Some(node_port) = port.node_port {
+                table.node_ports.entry(node_port).or_insert_with(port_ref);
+            }
+            if kind == "LoadBalancer" {
+                table
+                    .balancer_ports
+                    .entry(port.port)
+                    .or_insert_with(port_ref);
+            }
+            if let Some(ip) = cluster_ip {
+                let addr = SocketAddr::new(ip, port.port);
+                table.cluster_ips.entry(addr).or_insert_with(port_ref);
+            }
+        }
+        table
+            .services
+            .entry(namespace.clone())
+            .or_default()
+            .insert(name.clone(), route);
+        seen_services.insert(key);
+    }
+    registry.retain(&seen_services, &seen_pods);
+    table
+}
+
+/// Peer agents' addresses by node name (this node is `Local`).
+fn peers(nodes: &[Arc<Node>], this_node: &str) -> HashMap<String, Place> {
+    nodes
+        .iter()
+        .filter_map(|node| {
+            let name = node.metadata.name.clone()?;
+            if name == this_node {
+                return Some((name, Place::Local));
+            }
+            let status = node.status.as_ref()?;
+            let ip: IpAddr = status
+                .addresses
+                .iter()
+                .flatten()
+                .find(|a| a.type_ == "InternalIP")?
+                .address
+                .parse()
+                .ok()?;
+            let port = status
+                .daemon_endpoints
+                .as_ref()?
+                .kubelet_endpoint
+                .as_ref()?
+                .port;
+            let addr = SocketAddr::new(ip, u16::try_from(port).ok().filter(|p| *p != 0)?);
+            let authority = Authority::try_from(addr.to_string()).ok()?;
+            Some((
+                name.clone(),
+                Place::Peer {
+                    node: name,
+                    addr,
+                    authority,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The pod an endpoint stands for.
+fn pod_name(endpoint: &k8s_openapi::api::discovery::v1::Endpoint) -> Option<&str> {
+    let target = endpoint.target_ref.as_ref()?;
+    match target.kind.as_deref() {
+        Some("Pod") | None => target.name.as_deref(),
+        Some(_) => None,
+    }
+}
+
+/// The ready endpoints of Service port `port_name`, one per pod and target port, whose
+/// node is known.
+fn endpoints(
+    service: &Key,
+    port_name: &str,
+    slices: &[&EndpointSlice],
+    peers: &HashMap<String, Place>,
+    registry: &mut Registry,
+) -> Vec<Endpoint> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for slice in slices {
+        if slice.address_type != "IPv4" && slice.address_type != "IPv6" {
+            continue;
+        }
+        // A slice names its ports after the Service's.
+        let Some(target_port) = slice
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref().unwrap_or_default() == port_name)
+            .and_then(|p| p.port)
+            .and_then(|p| u16::try_from(p).ok())
+        else {
+            continue;
+        };
+        for endpoint in &slice.endpoints {
+            // An unset `ready` means ready (as kube-proxy reads it).
+            let conditions = endpoint.conditions.as_ref();
+            if conditions.and_then(|c| c.ready) == Some(false) {
+                continue;
+            }
+            let Some(pod) = pod_name(endpoint) else {
+                continue;
+            };
+            let namespace = endpoint
+                .target_ref
+                .as_ref()
+                .and_then(|t| t.namespace.clone())
+                .unwrap_or_else(|| service.0.clone());
+            let place = match &endpoint.node_name {
+                Some(node) => peers.get(node).cloned(),
+                // No node named: the peer whose address it has.
+                None => endpoint.addresses.iter().find_map(|address| {
+                    let ip: IpAddr = address.parse().ok()?;
+                    peers
+                        .values()
+                        .find(|p| matches!(p, Place::Peer { addr, .. } if addr.ip() == ip))
+                        .cloned()
+                }),
+            };
+            let Some(place) = place else { continue };
+            if !seen.insert((namespace.clone(), pod.to_string(), target_port)) {
+                continue;
+            }
+            let Ok(forward_to) = HeaderValue::try_from(format!("{namespace}/{pod}/{target_port}"))
+            else {
+                continue;
+            };
+            let pod_key = (namespace.clone(), pod.to_string());
+            let forwarded = match &place {
+                Place::Local => None,
+                Place::Peer { node, .. } => Some(registry.forwarded(service, node)),
+            };
+            out.push(Endpoint {
+                load: registry.load(&pod_key, target_port),
+                answers: registry.answers(service, pod),
+                forwarded,
+                pod: PodKey {
+                    namespace,
+                    name: pod.to_string(),
+                },
+                target_port,
+                place,
+                forward_to,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{
+        DaemonEndpoint, NodeAddress, NodeDaemonEndpoints, NodeStatus, ObjectReference, ServicePort,
+        ServiceSpec,
+    };
+    use k8s_openapi::api::discovery::v1::{
+        Endpoint as SliceEndpoint, EndpointConditions, EndpointPort,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::collections::BTreeMap;
+
+    /// A Service of `kind` with `ports` as (name, port, nodePort).
+    pub(crate) fn service(
+        name: &str,
+        kind: &str,
+        cluster_ip: &str,
+        ports: &[(&str, i32, Option<i32>)],
+    ) -> Arc<Service> {
+        Arc::new(Service {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(ServiceSpec {
+                type_: Some(kind.into()),
+                cluster_ip: Some(cluster_ip.into()),
+                ports: Some(
+                    ports
+                        .iter()
+                        .map(|(name, port, node_port)| ServicePort {
+                            name: (!name.is_empty()).then(|| name.to_string()),
+                            port: *port,
+                            node_port: *node_port,
+                            ..ServicePort::default()
+                        })
+                        .collect(),
+                ),
+                ..ServiceSpec::default()
+            }),
+            status: None,
+        })
+    }
+
+    /// A slice of `service` with `ports` as (name, port) and `endpoints` as (pod, node,
+    /// ready).
+    pub(crate) fn slice(
+        service: &str,
+        ports: &[(&str, i32)],
+        endpoints: &[(&str, &str, Option<bool>)],
+    ) -> Arc<EndpointSlice> {
+        Arc::new(EndpointSlice {
+            metadata: ObjectMeta {
+                name: Some(format!("{service}-abc")),
+                namespace: Some("default".into()),
+                labels: Some(BTreeMap::from([(
+                    SERVICE_NAME_LABEL.into(),
+                    service.into(),
+                )])),
+                ..ObjectMeta::default()
+            },
+            address_type: "IPv4".into(),
+            ports: Some(
+                ports
+                    .iter()
+                    .map(|(name, port)| EndpointPort {
+                        name: Some(name.to_string()),
+                        port: Some(*port),
+                        protocol: Some("TCP".into()),
+                        ..EndpointPort::default()
+                    })
+                    .collect(),
+            ),
+            endpoints: endpoints
+                .iter()
+                .map(|(pod, node, ready)| SliceEndpoint {
+                    addresses: vec!["127.0.0.1".into()],
+                    conditions: Some(EndpointConditions {
+                        ready: *ready,
+                        serving: *ready,
+                        terminating: Some(false),
+                    }),
+                    node_name: Some(node.to_string()),
+                    target_ref: Some(ObjectReference {
+                        kind: Some("Pod".into()),
+                        namespace: Some("default".into()),
+                        name: Some(pod.to_string()),
+                        uid: Some(format!("uid-{pod}")),
+                        ..ObjectReference::default()
+                    }),
+                    ..SliceEndpoint::default()
+                })
+                .collect(),
+        })
+    }
+
+    /// A Node whose agent listens at `addr`.
+    pub(crate) fn node(name: &str, addr: SocketAddr) -> Arc<Node> {
+        Arc::new(Node {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..ObjectMeta::default()
+            },
+            spec: None,
+            status: Some(NodeStatus {
+                addresses: Some(vec![
+                    NodeAddress {
+                        type_: "InternalIP".into(),
+                        address: addr.ip().to_string(),
+                    },
+                    NodeAddress {
+                        type_: "Hostname".into(),
+                        address: name.into(),
+                    },
+                ]),
+                daemon_endpoints: Some(NodeDaemonEndpoints {
+                    kubelet_endpoint: Some(DaemonEndpoint {
+                        port: addr.port().into(),
+                    }),
+                }),
+                ..NodeStatus::default()
+            }),
+        })
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("address")
+    }
+
+    fn objects() -> ClusterObjects {
+        ClusterObjects {
+            services: vec![
+                service(
+                    "web",
+                    "NodePort",
+                    "10.96.0.10",
+                    &[("http", 80, Some(30080)), ("admin", 81, None)],
+                ),
+                service(
+                    "lb",
+                    "LoadBalancer",
+                    "10.96.0.11",
+                    &[("", 8000, Some(30081))],
+                ),
+                service(
+                    "internal",
+                    "ClusterIP",
+                    "10.96.0.12",
+                    &[("", 80, Some(30099))],
+                ),
+                service("headless", "ClusterIP", "None", &[("", 80, None)]),
+            ],
+            slices: vec![
+                slice(
+                    "web",
+                    &[("http", 8080), ("admin", 9090)],
+                    &[
+                        ("web-a", "a", Some(true)),
+                        ("web-b", "b", Some(true)),
+                        ("web-c", "b", Some(false)),
+                    ],
+                ),
+                slice(
+                    "web",
+                    &[("http", 8080)],
+                    &[("web-d", "c", None), ("web-e", "unknown", Some(true))],
+                ),
+                slice("lb", &[("", 8080)], &[("lb-a", "a", Some(true))]),
+            ],
+            nodes: vec![
+                node("a", addr("127.0.0.2:10250")),
+                node("b", addr("127.0.0.3:10251")),
+                node("c", addr("127.0.0.4:10252")),
+            ],
+        }
+    }
+
+    fn pods(port: &PortRoute) -> Vec<(&str, u16, bool)> {
+        port.endpoints
+            .iter()
+            .map(|e| (e.pod.name.as_str(), e.target_port, e.is_local()))
+            .collect()
+    }
+
+    #[test]
+    fn routes_services_to_their_ready_endpoints() {
+        let mut registry = Registry::default();
+        let table = build(&objects(), "a", &mut registry);
+        let web = table.service("default", "web").expect("web");
+        assert_eq!(web.display(), "default/web");
+        // Not-ready web-c and web-e (on an unknown node) are left out; unset ready is ready.
+        assert_eq!(
+            pods(&web.ports[0]),
+            vec![
+                ("web-a", 8080, true),
+                ("web-b", 8080, false),
+                ("web-d", 8080, false)
+            ]
+        );
+        assert_eq!(
+            pods(&web.ports[1]),
+            vec![("web-a", 9090, true), ("web-b", 9090, false)]
+        );
+        let b = &web.ports[0].endpoints[1];
+        assert_eq!(b.forward_to, "default/web-b/8080");
+        assert!(
+            matches!(&b.place, Place::Peer { addr: a, node, .. } if *a == addr("127.0.0.3:10251") && node == "b")
+        );
+        let headless = table.service("default", "headless").expect("headless");
+        assert_eq!(headless.ports[0].port, 80);
+        assert!(table.service("default", "nope").is_none());
+    }
+
+    #[test]
+    fn maps_node_ports_balancer_ports_and_cluster_ips() {
+        let mut registry = Registry::default();
+        let table = build(&objects(), "b", &mut registry);
+        let web = table.node_port(30080).expect("node port");
+        assert_eq!(
+            (web.service.display(), web.port().port),
+            ("default/web".into(), 80)
+        );
+        // Seen from node b, web-b is the local one.
+        assert_eq!(pods(web.port())[1], ("web-b", 8080, true));
+        let lb = table.node_port(30081).expect("LoadBalancer node port");
+        assert_eq!(lb.service.display(), "default/lb");
+        assert_eq!(
+            table.balancer_port(8000).map(|p| p.service.display()),
+            Some("default/lb".into())
+        );
+        // A ClusterIP Service has no node port even if the field is set.
+        assert!(table.node_port(30099).is_none());
+        assert_eq!(table.listen_ports(), (vec![30080, 30081], vec![8000]));
+        let admin = table.cluster_ip(addr("10.96.0.10:81")).expect("cluster IP");
+        assert_eq!(admin.port().port, 81);
+        assert!(table.cluster_ip(addr("10.96.0.10:82")).is_none());
+        assert!(table.cluster_ip(addr("10.96.0.12:80")).is_some());
+    }
+
+    #[test]
+    fn counters_survive_rebuilds_and_go_with_their_pods() {
+        let mut registry = Registry::default();
+        let first = build(&objects(), "a", &mut registry);
+        let load = first.service("default", "web").expect("web").ports[0].endpoints[0]
+            .load
+            .clone();
+        load.fetch_add(3, std::sync::atomic::Ordering::Relaxed);
+        let second = build(&objects(), "a", &mut registry);
+        let again = &second.service("default", "web").expect("web").ports[0].endpoints[0];
+        assert!(
+            Arc::ptr_eq(&load, &again.load),
+            "same counter after a rebuild"
+        );
+
+        let mut fewer = objects();
+        fewer.slices.truncate(1);
+        fewer.services.truncate(1);
+        drop((first, second));
+        let _ = build(&fewer, "a", &mut registry);
+        assert!(
+            !registry
+                .services
+                .contains_key(&("default".into(), "lb".into()))
+        );
+        assert!(!registry.answers.keys().any(|(_, pod)| pod == "web-d"));
+        assert!(!registry.loads.keys().any(|((_, pod), _)| pod == "web-d"));
+        // web-a is still in a slice: its counter stays.
+        assert!(registry.loads.values().any(|l| Arc::ptr_eq(l, &load)));
+    }
+}
