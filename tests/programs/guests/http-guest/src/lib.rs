@@ -1,6 +1,7 @@
 //! A `wasi:http/proxy` component for tests. The path picks the behaviour:
 //!
-//! - `/sleep/<ms>` — sleeps in the host, then answers `slept <ms>`;
+//! - `/sleep/<ms>` — sleeps in the host, then answers `slept <ms>`; `/sleep/<ms>/<rest>`
+//!   sleeps, then answers as for `/<rest>`;
 //! - `/spin` — loops forever in wasm;
 //! - `/trap` — traps before responding;
 //! - `/env/<NAME>` — answers the value of an environment variable (404 if unset);
@@ -77,7 +78,14 @@ fn fetch(url: &str) -> Result<(u16, String), String> {
 
 impl wasi::exports::http::incoming_handler::Guest for HttpGuest {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
-        let path = request.path_with_query().unwrap_or_default();
+        let mut path = request.path_with_query().unwrap_or_default();
+        if let Some(rest) = path.strip_prefix("/sleep/")
+            && let Some((ms, then)) = rest.split_once('/')
+        {
+            let ms: u64 = ms.parse().unwrap_or(0);
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            path = format!("/{then}");
+        }
         if let Some(ms) = path.strip_prefix("/sleep/") {
             let ms: u64 = ms.parse().unwrap_or(0);
             std::thread::sleep(std::time::Duration::from_millis(ms));
