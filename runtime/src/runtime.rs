@@ -274,6 +274,22 @@ impl Compiled {
     }
 }
 
+/// Bytes of each linear memory reset with `memset` rather than returned to the kernel when
+/// its instance ends. An HTTP request's instance touches a few pages of its heap and stack;
+/// resetting those in place keeps the next instance from faulting them in again, and spares
+/// the `madvise` whose TLB shootdown interrupts every core the process runs on — the largest
+/// per-request cost of serving before this (a fifth of the agent's CPU). Bounded by the warm
+/// slots wasmtime keeps (100): at most 6.4 MiB stays resident.
+pub const MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
+
+/// Bytes of each table kept resident the same way (function tables are small and every
+/// instance initializes them).
+pub const TABLE_KEEP_RESIDENT: usize = 16 * 1024;
+
+/// Slots whose remaining pages are returned to the kernel in one batch: one TLB shootdown
+/// per batch instead of one per instance (wasmtime suggests batching under high churn).
+pub const DECOMMIT_BATCH: usize = 16;
+
 /// The engine configuration: pooling sized from `config`, CoW images, epochs.
 fn engine_config(config: &RuntimeConfig) -> Config {
     let n = config.max_instances.max(1);
@@ -283,7 +299,10 @@ fn engine_config(config: &RuntimeConfig) -> Config {
         .total_memories(n * 2)
         .total_tables(n * CORE_INSTANCES_PER_COMPONENT)
         .total_stacks(n)
-        .max_memory_size(usize::try_from(config.max_memory_per_instance).unwrap_or(usize::MAX));
+        .max_memory_size(usize::try_from(config.max_memory_per_instance).unwrap_or(usize::MAX))
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(TABLE_KEEP_RESIDENT)
+        .decommit_batch_size(DECOMMIT_BATCH);
     let mut cfg = Config::new();
     cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .memory_init_cow(true)
