@@ -22,7 +22,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -73,6 +73,22 @@ struct Inner {
     outputs: Option<(LogOutput, LogOutput)>,
     /// Cancelled by [`HttpHandler::abort`].
     aborted: CancellationToken,
+    /// Woken whenever a request leaves its slot or the queue (see [`HttpHandler::idle`]).
+    left: Arc<Notify>,
+}
+
+/// A request's place in the queue, given up when dropped — also when the request is
+/// abandoned while it waits.
+struct QueuePlace<'a> {
+    waiting: &'a AtomicUsize,
+    left: &'a Notify,
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.left.notify_waiters();
+    }
 }
 
 /// The body of responses from a handler.
@@ -112,6 +128,7 @@ impl HttpHandler {
                 waiting: AtomicUsize::new(0),
                 outputs,
                 aborted: CancellationToken::new(),
+                left: Arc::new(Notify::new()),
             }),
         })
     }
@@ -124,6 +141,20 @@ impl HttpHandler {
     /// Requests waiting for a free slot.
     pub fn queued(&self) -> usize {
         self.inner.waiting.load(Ordering::Acquire)
+    }
+
+    /// Resolves once no request is executing or waiting.
+    pub async fn idle(&self) {
+        loop {
+            let left = self.inner.left.notified();
+            tokio::pin!(left);
+            // Registered before the check, so a request leaving in between still wakes us.
+            left.as_mut().enable();
+            if self.in_flight() + self.queued() == 0 {
+                return;
+            }
+            left.await;
+        }
     }
 
     /// The most requests executed at once.
@@ -162,15 +193,19 @@ impl HttpHandler {
         let permit = match inner.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.max_waiting {
-                    inner.waiting.fetch_sub(1, Ordering::AcqRel);
+                let queued = inner.waiting.fetch_add(1, Ordering::AcqRel);
+                let place = QueuePlace {
+                    waiting: &inner.waiting,
+                    left: &inner.left,
+                };
+                if queued >= inner.max_waiting {
                     return plain(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "too many requests in flight; try again\n",
                     );
                 }
                 let permit = inner.slots.clone().acquire_owned().await;
-                inner.waiting.fetch_sub(1, Ordering::AcqRel);
+                drop(place);
                 match permit {
                     Ok(permit) => permit,
                     Err(_) => return plain(StatusCode::SERVICE_UNAVAILABLE, "handler closed\n"),
@@ -223,6 +258,7 @@ impl HttpHandler {
         let pre = inner.pre.clone();
         let deadline = inner.config.limits.deadline;
         let aborted = inner.aborted.clone();
+        let left = inner.left.clone();
         let task = tokio::spawn(async move {
             let run = async {
                 let proxy = pre.instantiate_async(&mut store).await?;
@@ -246,6 +282,7 @@ impl HttpHandler {
                 result = timed => result,
             };
             drop(permit);
+            left.notify_waiters();
             result
         });
 

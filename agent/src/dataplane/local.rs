@@ -134,12 +134,9 @@ impl Registration {
     /// `grace` has passed; returns whether it went idle in time.
     pub async fn drain(&self, grace: Duration) -> bool {
         self.draining.store(true, Ordering::Release);
-        let idle = async {
-            while self.handler.in_flight() + self.handler.queued() > 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::time::timeout(grace, idle).await.is_ok()
+        tokio::time::timeout(grace, self.handler.idle())
+            .await
+            .is_ok()
     }
 }
 

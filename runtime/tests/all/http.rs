@@ -138,6 +138,37 @@ async fn queued_requests_wait_for_a_slot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_abandoned_in_the_queue_gives_up_its_place() {
+    let h = handler(HttpConfig {
+        max_concurrency: 1,
+        max_queue: Some(1),
+        ..HttpConfig::default()
+    });
+    let busy = {
+        let h = h.clone();
+        tokio::spawn(async move { get(&h, "/sleep/300").await })
+    };
+    while h.in_flight() == 0 {
+        tokio::task::yield_now().await;
+    }
+    // The client of a queued request goes away while it waits.
+    let abandoned = {
+        let h = h.clone();
+        tokio::spawn(async move { get(&h, "/").await })
+    };
+    while h.queued() == 0 {
+        tokio::task::yield_now().await;
+    }
+    abandoned.abort();
+    let _ = abandoned.await;
+    assert_eq!(h.queued(), 0, "the queue place is given back");
+    assert_eq!(busy.await.expect("join").0, StatusCode::OK);
+    h.idle().await;
+    // The queue takes requests again.
+    assert_eq!(get(&h, "/").await.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_requests_are_denied_by_default() {
     // A real listener the guest would reach if it were allowed to.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
