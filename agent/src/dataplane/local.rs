@@ -44,7 +44,8 @@ impl Served {
     }
 }
 
-type Table = HashMap<(PodKey, u16), Served>;
+/// Servers by pod, then port: a request looks its pod up by reference, without building a key.
+type Table = HashMap<PodKey, HashMap<u16, Served>>;
 
 /// The HTTP servers of this node's pods. Cheap to clone.
 #[derive(Clone, Default)]
@@ -65,9 +66,10 @@ impl LocalPods {
     ) -> Registration {
         let draining = Arc::new(AtomicBool::new(false));
         let mut table = write(&self.table);
+        let served = table.entry(pod.clone()).or_default();
         for &port in ports {
-            table.insert(
-                (pod.clone(), port),
+            served.insert(
+                port,
                 Served {
                     uid: uid.to_string(),
                     container: container.to_string(),
@@ -88,15 +90,13 @@ impl LocalPods {
 
     /// The server of `port` of pod `namespace/name`, unless there is none or it drains.
     pub fn lookup(&self, namespace: &str, name: &str, port: u16) -> Option<Served> {
-        let key = (
-            PodKey {
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-            },
-            port,
-        );
+        let pod = PodKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
         read(&self.table)
-            .get(&key)
+            .get(&pod)
+            .and_then(|ports| ports.get(&port))
             .filter(|s| !s.is_draining())
             .cloned()
     }
@@ -105,7 +105,8 @@ impl LocalPods {
     /// the request path needs, without copying the rest of [`Served`].
     pub fn handler(&self, pod: &PodKey, port: u16) -> Option<HttpHandler> {
         read(&self.table)
-            .get(&(pod.clone(), port))
+            .get(pod)
+            .and_then(|ports| ports.get(&port))
             .filter(|s| !s.is_draining())
             .map(|s| s.handler.clone())
     }
@@ -114,7 +115,11 @@ impl LocalPods {
     pub fn all(&self) -> Vec<(PodKey, u16, Served)> {
         read(&self.table)
             .iter()
-            .map(|((pod, port), served)| (pod.clone(), *port, served.clone()))
+            .flat_map(|(pod, ports)| {
+                ports
+                    .iter()
+                    .map(|(port, served)| (pod.clone(), *port, served.clone()))
+            })
             .collect()
     }
 }
@@ -143,15 +148,20 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut table = write(&self.pods.table);
-        for &port in &self.ports {
-            let key = (self.pod.clone(), port);
+        let Some(ports) = table.get_mut(&self.pod) else {
+            return;
+        };
+        for port in &self.ports {
             // Only this registration's entry: a restarted container may have taken over.
-            if table
-                .get(&key)
+            if ports
+                .get(port)
                 .is_some_and(|s| s.uid == self.uid && Arc::ptr_eq(&s.draining, &self.draining))
             {
-                table.remove(&key);
+                ports.remove(port);
             }
+        }
+        if ports.is_empty() {
+            table.remove(&self.pod);
         }
     }
 }
