@@ -13,8 +13,8 @@
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde_json::Value;
-use skiff_controlplane::kinds::{self, ResourceKind};
 use skiff_controlplane::modules::{Digest, WASM_MAGIC};
+use skiff_model::kinds::{self, ResourceKind};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 
 use crate::signal::{ShutdownSignals, Signal};
 use clap::Args;
-use skiff_agent::quantity::ByteQuantity;
+use skiff_model::quantity::ByteQuantity;
 use skiff_runtime::{
     CommandSpec, HttpConfig, Limits, ModuleKind, Outcome, Output, Preopen, Runtime, RuntimeConfig,
 };

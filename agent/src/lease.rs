@@ -6,6 +6,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
+use skiff_model::time::now_micro;
 
 /// Namespace of node leases.
 pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
@@ -44,9 +45,4 @@ pub async fn renew(client: &kube::Client, config: &AgentConfig) -> Result<()> {
         )
         .await?;
     Ok(())
-}
-
-/// Now as a Kubernetes `MicroTime` (RFC 3339 with microseconds).
-pub(crate) fn now_micro() -> String {
-    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
 }

@@ -6,9 +6,9 @@
 //! status), [`lease`] (the heartbeat Lease), [`pods`] (the pods: admission, workers,
 //! containers, status), [`image`] (pulling images), [`modules`] (compiled modules by
 //! digest), [`sources`] (ConfigMaps and Secrets), [`logs`] (container logs on disk),
-//! [`events`] (the Event recorder), [`server`] (the agent's HTTP endpoint), [`dataplane`]
-//! (Service traffic: node ports, routing, forwarding to peers, metrics) and [`quantity`]
-//! (Kubernetes quantities).
+//! [`events`] (the node's Event recorder), [`server`] (the agent's HTTP endpoint) and
+//! [`dataplane`] (Service traffic: node ports, routing, forwarding to peers, metrics).
+//! Kubernetes vocabulary (quantities, events, times) comes from `skiff-model`.
 
 pub mod config;
 pub mod dataplane;
@@ -19,7 +19,6 @@ pub mod logs;
 pub mod modules;
 pub mod node;
 pub mod pods;
-pub mod quantity;
 pub mod server;
 pub mod sources;
 
@@ -121,7 +120,7 @@ pub async fn run(
         modules: modules::Modules::new(runtime),
         sources: sources::Sources::start(client.clone(), shutdown.clone()),
         logs: logs.clone(),
-        events: events::Recorder::start(client.clone(), config.name.clone(), shutdown.clone()),
+        events: events::start_recorder(client.clone(), config.name.clone(), shutdown.clone()),
         reporter: pods::report::StatusReporter::start(client.clone(), shutdown.clone()),
         dataplane: dataplane.clone(),
         config: config.clone(),

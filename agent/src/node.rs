@@ -72,7 +72,7 @@ fn cpus() -> usize {
 static READY_SINCE: OnceLock<String> = OnceLock::new();
 
 fn status(config: &AgentConfig) -> Value {
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let now = skiff_model::time::now_rfc3339();
     let since = READY_SINCE.get_or_init(|| now.clone());
     let cpus = cpus();
     let memory = memory_kib().map_or_else(|| "0".to_string(), |kib| format!("{kib}Ki"));

@@ -12,7 +12,6 @@ use skiff_agent::AgentConfig;
 use skiff_agent::config::BackoffConfig;
 use skiff_agent::dataplane::DataPlane;
 use skiff_agent::dataplane::local::Served;
-use skiff_agent::events::Recorder;
 use skiff_agent::image::ImageStore;
 use skiff_agent::logs::{LogOptions, LogRegistry};
 use skiff_agent::modules::Modules;
@@ -87,7 +86,11 @@ impl Node {
             modules: Modules::new(runtime),
             sources: Sources::from_objects(Vec::new(), Vec::new()),
             logs: LogRegistry::new(config.logs_dir()).expect("logs"),
-            events: Recorder::start(client.clone(), config.name.clone(), shutdown.clone()),
+            events: skiff_agent::events::start_recorder(
+                client.clone(),
+                config.name.clone(),
+                shutdown.clone(),
+            ),
             reporter: StatusReporter::start(client.clone(), shutdown.clone()),
             dataplane: DataPlane::start(client.clone(), &config, shutdown.clone()),
             config,

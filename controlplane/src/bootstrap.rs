@@ -5,13 +5,10 @@
 use crate::api::ApiState;
 use crate::api::error::ApiError;
 use crate::api::query::Query;
-use crate::kinds::find;
 use serde_json::json;
+use skiff_model::kinds::find;
+use skiff_model::namespaces::SYSTEM_NAMESPACES;
 use std::net::SocketAddr;
-
-/// Namespaces that always exist.
-pub const SYSTEM_NAMESPACES: &[&str] =
-    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Creates the system namespaces that do not exist yet.
 pub async fn ensure_namespaces(state: &ApiState) -> Result<(), ApiError> {

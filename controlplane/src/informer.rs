@@ -11,11 +11,11 @@
 //! lists again and reports the difference as changes, so a handler sees every object's
 //! latest state even if it misses intermediate ones.
 
-use crate::kinds::ResourceKind;
 use crate::store::{EventKind, KeyValue, Store};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::{Metadata, Resource};
 use serde::de::DeserializeOwned;
+use skiff_model::kinds::ResourceKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -158,7 +158,7 @@ impl<K: Object> Builder<K> {
 
 /// The served kind of `K`.
 pub fn kind_of<K: Resource>() -> &'static ResourceKind {
-    crate::kinds::by_kind(K::API_VERSION, K::KIND)
+    skiff_model::kinds::by_kind(K::API_VERSION, K::KIND)
         .unwrap_or_else(|| panic!("{} {} is not a served kind", K::API_VERSION, K::KIND))
 }
 

@@ -135,7 +135,7 @@ impl Informers {
             "Endpoints",
             "EndpointSlice",
         ];
-        let others = crate::kinds::KINDS
+        let others = skiff_model::kinds::KINDS
             .iter()
             .filter(|k| k.namespaced && !typed.contains(&k.kind) && k.kind != "Event")
             .map(|k| {

@@ -11,7 +11,7 @@
 //! nowhere is reported (`report`: `FailedScheduling`, `PodScheduled=False`, the message
 //! from `diagnosis`) and parked until the cluster changes, or for a while at most.
 //!
-//! The other parts: `quantity` and `resources` (what pods ask and nodes offer), `taints`
+//! The other parts: `resources` (what pods ask and nodes offer), `taints`
 //! and `affinity` (where pods may go), `pod` and `node` (the scheduler's view of each).
 
 mod affinity;
@@ -21,7 +21,6 @@ mod diagnosis;
 mod filter;
 mod node;
 mod pod;
-mod quantity;
 mod queue;
 mod report;
 mod resources;

@@ -4,8 +4,8 @@
 //! with the kubelet's reason (`OutOfcpu`, `OutOfmemory`, `OutOfpods`).
 
 use super::state::PodFailure;
-use crate::quantity::{ByteQuantity, millicores};
 use k8s_openapi::api::core::v1::{Container, Pod};
+use skiff_model::quantity::{ByteQuantity, cpu_millicores};
 use std::collections::HashMap;
 
 /// What pods may request on this node.
@@ -63,7 +63,9 @@ fn container_requests(c: &Container) -> Requests {
             .map(|q| q.0.clone())
     };
     Requests {
-        cpu_millis: get("cpu").and_then(|q| millicores(&q).ok()).unwrap_or(0),
+        cpu_millis: get("cpu")
+            .and_then(|q| cpu_millicores(&q).ok())
+            .unwrap_or(0),
         memory: get("memory")
             .and_then(|q| q.parse::<ByteQuantity>().ok())
             .map_or(0, |q| q.bytes()),

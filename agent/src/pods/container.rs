@@ -20,10 +20,10 @@ use super::probe::report::PodObserver;
 use super::probe::{self, Kill, Kind, Probes};
 use super::state::{ContainerPhase, ProbeState, Termination};
 use super::worker::grace_of;
-use crate::events::EventType;
 use crate::image::{PullError, PullPolicy};
-use crate::quantity::{ByteQuantity, millicores};
 use k8s_openapi::api::core::v1::Container;
+use skiff_model::events::EventType;
+use skiff_model::quantity::{ByteQuantity, cpu_millicores};
 use skiff_runtime::{CommandSpec, Limits, Module, ModuleKind, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant, SystemTime};
@@ -484,7 +484,7 @@ fn limits(container: &Container) -> Result<Limits, StartError> {
         limits.memory = Some(bytes.bytes());
     }
     if let Some(cpu) = set.get("cpu") {
-        let millis = millicores(&cpu.0)
+        let millis = cpu_millicores(&cpu.0)
             .map_err(|e| StartError::Config(format!("resources.limits.cpu: {e}")))?;
         limits.cpu_millis = Some(u32::try_from(millis.max(1)).unwrap_or(u32::MAX));
     }

@@ -8,12 +8,12 @@
 //!
 //! Pods have no IP of their own in Skiff: `status.podIP` is the host's IP.
 
-use crate::quantity::{Amount, ceil_div};
 use crate::sources::{Sources, secret_entries};
 use k8s_openapi::api::core::v1::{
     Container, EnvFromSource, ObjectFieldSelector, Pod, ResourceFieldSelector,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use skiff_model::quantity::{Quantity as Amount, ceil_div};
 use std::collections::HashMap;
 
 /// Why a container's environment cannot be built. Messages follow the kubelet's.

@@ -4,7 +4,7 @@
 use super::state::{ContainerPhase, ContainerRecord, PodRecord, Termination};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
-use std::time::SystemTime;
+use skiff_model::time::rfc3339;
 
 /// A pod's phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,7 +142,7 @@ pub fn render(pod: &Pod, record: &mut PodRecord, host_ip: &str) -> (Phase, Value
             "type": kind,
             "status": if status { "True" } else { "False" },
             "lastProbeTime": null,
-            "lastTransitionTime": time(since),
+            "lastTransitionTime": rfc3339(since),
             "reason": reason,
             "message": message,
         }));
@@ -201,7 +201,7 @@ pub fn render(pod: &Pod, record: &mut PodRecord, host_ip: &str) -> (Phase, Value
         "hostIPs": [{"ip": host_ip}],
         "podIP": host_ip,
         "podIPs": [{"ip": host_ip}],
-        "startTime": record.start_time.map(time),
+        "startTime": record.start_time.map(rfc3339),
         "initContainerStatuses": if record.init.is_empty() { Value::Null } else { json!(statuses(&record.init)) },
         "containerStatuses": statuses(&record.containers),
         "reason": reason,
@@ -216,7 +216,7 @@ fn container_status(c: &ContainerRecord) -> Value {
         ContainerPhase::Waiting { reason, message } => {
             json!({"waiting": {"reason": reason, "message": message}})
         }
-        ContainerPhase::Running { started } => json!({"running": {"startedAt": time(*started)}}),
+        ContainerPhase::Running { started } => json!({"running": {"startedAt": rfc3339(*started)}}),
         ContainerPhase::Terminated(t) => json!({"terminated": terminated(t)}),
     };
     let last = match &c.last {
@@ -241,8 +241,8 @@ fn terminated(t: &Termination) -> Value {
         "exitCode": t.exit_code,
         "reason": t.reason,
         "message": t.message,
-        "startedAt": t.started.map(time),
-        "finishedAt": time(t.finished),
+        "startedAt": t.started.map(rfc3339),
+        "finishedAt": rfc3339(t.finished),
         "containerID": t.container_id,
     })
 }
@@ -279,15 +279,11 @@ fn qos_class(pod: &Pod) -> &'static str {
     }
 }
 
-/// A timestamp as the API writes it (RFC 3339, seconds).
-pub fn time(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pods::state::{ContainerRecord, ProbeState};
+    use std::time::SystemTime;
 
     fn pod(policy: &str) -> Pod {
         serde_json::from_value(json!({

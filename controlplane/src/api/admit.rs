@@ -4,9 +4,9 @@
 
 use super::error::ApiError;
 use super::query::FieldValidation;
-use crate::kinds::ResourceKind;
 use crate::objects::{defaults, unknown, validate};
 use serde_json::{Value, json};
+use skiff_model::kinds::ResourceKind;
 
 /// Checks `apiVersion` and `kind` (filling them in when absent), applies defaults, round
 /// trips through the Kubernetes type and validates. Returns the admitted object and the

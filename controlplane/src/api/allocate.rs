@@ -12,12 +12,12 @@
 
 use super::error::{ApiError, ApiResult, FieldCause};
 use super::state::ApiState;
-use crate::kinds::ResourceKind;
 use crate::objects::service::{
     HEADLESS, NODE_PORT_MAX, NODE_PORT_MIN, cluster_ip, needs_cluster_ip, needs_node_ports,
     node_ports,
 };
 use serde_json::{Value, json};
+use skiff_model::kinds::ResourceKind;
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! Discovery and server information: `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`
 //! (the legacy JSON every kubectl understands), `/version`, and the health endpoints.
 
-use crate::kinds::{KINDS, ResourceKind, group_versions};
 use axum::Json;
 use serde_json::{Value, json};
+use skiff_model::kinds::{KINDS, ResourceKind, group_versions};
 
 /// The Kubernetes version this server speaks, for `/version` and `kubectl version`.
 pub const KUBERNETES_MINOR: &str = "33";

@@ -76,7 +76,7 @@ pub async fn log(
                 "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
             ))
         })?;
-    let nodes = crate::kinds::find("", "v1", "nodes")
+    let nodes = skiff_model::kinds::find("", "v1", "nodes")
         .ok_or_else(|| ApiError::internal("the nodes resource is not registered"))?;
     let node = state
         .read(nodes, &nodes.key(None, node_name), node_name)

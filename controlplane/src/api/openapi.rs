@@ -8,11 +8,11 @@
 //! - `/openapi/v2` answers with an empty protobuf document, which kubectl 1.27–1.28 accept
 //!   (they fetch it eagerly) and which tells them nothing to validate against.
 
-use crate::kinds::{KINDS, group_versions};
 use axum::Json;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use skiff_model::kinds::{KINDS, group_versions};
 
 /// Media type of the (empty) v2 document; the dotted form is the one Go clients parse.
 const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";

@@ -3,7 +3,7 @@
 //! one object, and an optional subresource.
 
 use super::error::ApiError;
-use crate::kinds::{ResourceKind, find};
+use skiff_model::kinds::{ResourceKind, find};
 
 /// A parsed resource URL.
 #[derive(Debug)]

@@ -2,9 +2,9 @@
 //! options, `fieldValidation`, `dryRun`, `fieldManager`, `force`.
 
 use super::error::ApiError;
-use crate::kinds::ResourceKind;
-use crate::selector::{FieldSelector, LabelSelector};
 use serde_json::Value;
+use skiff_model::kinds::ResourceKind;
+use skiff_model::selector::{FieldSelector, LabelSelector};
 use std::collections::HashMap;
 
 /// Parsed query parameters.

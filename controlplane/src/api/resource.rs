@@ -307,7 +307,7 @@ fn non_resource(method: &Method, path: &str) -> Option<ApiResult<Response>> {
         ["api", version] => ("", *version),
         ["apis", group, version] => (*group, *version),
         ["apis", group] => {
-            let versions: Vec<_> = crate::kinds::group_versions()
+            let versions: Vec<_> = skiff_model::kinds::group_versions()
                 .into_iter()
                 .filter(|(g, _)| g == group)
                 .collect();

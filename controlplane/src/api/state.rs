@@ -5,12 +5,12 @@
 
 use super::allocate::Allocator;
 use super::error::ApiError;
-use crate::kinds::ResourceKind;
 use crate::modules::ModuleStore;
 use crate::objects::meta;
 use crate::store::{Error as StoreError, KeyValue, Store};
 use bytes::Bytes;
 use serde_json::Value;
+use skiff_model::kinds::ResourceKind;
 use std::sync::Arc;
 
 /// Shared state of the API server.

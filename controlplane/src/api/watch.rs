@@ -147,7 +147,7 @@ pub async fn watch(
 /// The watch event type and object a store event becomes, if the client sees it at all.
 fn translate(
     query: &Query,
-    kind: &crate::kinds::ResourceKind,
+    kind: &skiff_model::kinds::ResourceKind,
     event: &Event,
 ) -> Option<(&'static str, Value)> {
     let new = decode(&event.kv).ok()?.object;

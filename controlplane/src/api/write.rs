@@ -30,7 +30,8 @@ async fn require_namespace(state: &ApiState, path: &ResourcePath) -> ApiResult<(
     let Some(ns) = path.namespace.as_deref().filter(|_| path.kind.namespaced) else {
         return Ok(());
     };
-    let namespaces = crate::kinds::find("", "v1", "namespaces").expect("namespaces are served");
+    let namespaces =
+        skiff_model::kinds::find("", "v1", "namespaces").expect("namespaces are served");
     match state.read(namespaces, &namespaces.key(None, ns), ns).await {
         Ok(stored)
             if stored
@@ -270,7 +271,7 @@ async fn finish_deletion_if_done(
 /// Whether anything still holds the object's deletion: `metadata.finalizers`, or for a
 /// namespace `spec.finalizers` (the namespace controller's `kubernetes`, removed once the
 /// namespace is empty).
-fn has_finalizers(kind: &crate::kinds::ResourceKind, object: &Value) -> bool {
+fn has_finalizers(kind: &skiff_model::kinds::ResourceKind, object: &Value) -> bool {
     let non_empty = |pointer| {
         object
             .pointer(pointer)
@@ -292,7 +293,7 @@ pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 /// `batch/v1` Jobs, which orphan their pods (Kubernetes keeps that for compatibility;
 /// kubectl always asks for background).
 fn propagation_finalizer(
-    kind: &crate::kinds::ResourceKind,
+    kind: &skiff_model::kinds::ResourceKind,
     options: &DeleteOptions,
 ) -> Option<&'static str> {
     let default = if kind.kind == "Job" && kind.group == "batch" && kind.version == "v1" {
@@ -390,8 +391,7 @@ pub async fn delete(
             ),
         ));
     }
-    if path.kind.kind == "Namespace" && crate::bootstrap::SYSTEM_NAMESPACES.contains(&name.as_str())
-    {
+    if path.kind.kind == "Namespace" && skiff_model::namespaces::is_system(&name) {
         return Err(ApiError::forbidden(format!(
             "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
         )));

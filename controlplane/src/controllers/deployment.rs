@@ -35,11 +35,11 @@ use crate::client::Client;
 use crate::events::{Involved, Recorder};
 use crate::informer::{Change, Informer, key_of};
 use crate::manager::Context;
-use crate::selector::LabelSelector;
 use crate::workqueue::{self, Requeue, WorkQueue};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use skiff_model::selector::LabelSelector;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 

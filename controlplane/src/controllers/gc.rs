@@ -28,11 +28,11 @@ pub use error::Error;
 
 use crate::api::ApiState;
 use crate::api::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
-use crate::kinds::ResourceKind;
 use crate::manager::Context;
 use crate::workqueue::{self, WorkQueue};
 use item::{Item, ObjectRef};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use skiff_model::kinds::ResourceKind;
 use sources::Sources;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -157,7 +157,7 @@ mod tests {
     }
 
     fn kind() -> &'static ResourceKind {
-        crate::kinds::by_kind("v1", "Pod").expect("pods")
+        skiff_model::kinds::by_kind("v1", "Pod").expect("pods")
     }
 
     #[test]

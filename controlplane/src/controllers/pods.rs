@@ -13,10 +13,10 @@ pub(crate) mod expectations;
 pub(crate) mod ownership;
 pub(crate) mod ranking;
 
-use crate::selector::{LabelSelector, SelectorError};
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{self as meta, ObjectMeta, OwnerReference};
 use k8s_openapi::jiff::Timestamp;
+use skiff_model::selector::{LabelSelector, SelectorError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

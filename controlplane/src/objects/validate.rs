@@ -8,9 +8,9 @@ mod probe;
 mod service;
 
 use crate::api::error::FieldCause;
-use crate::kinds::ResourceKind;
-use crate::selector::LabelSelector;
 use serde_json::Value;
+use skiff_model::kinds::ResourceKind;
+use skiff_model::selector::LabelSelector;
 
 /// Kinds whose names must be DNS labels (no dots), as upstream.
 const DNS_LABEL_NAMED: &[&str] = &["Namespace", "Service"];
@@ -116,13 +116,13 @@ fn check_string_map(path: &str, entries: &Value, labels: bool, causes: &mut Vec<
         return;
     };
     for (key, value) in map {
-        if let Err(why) = crate::selector::validate_label_key(key) {
+        if let Err(why) = skiff_model::selector::validate_label_key(key) {
             causes.push(invalid(path, &why));
             continue;
         }
         if labels
             && let Some(value) = value.as_str()
-            && let Err(why) = crate::selector::validate_label_value(value)
+            && let Err(why) = skiff_model::selector::validate_label_value(value)
         {
             causes.push(invalid(path, &why));
         }
@@ -287,8 +287,8 @@ fn invalid(field: &str, message: &str) -> FieldCause {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::find;
     use serde_json::json;
+    use skiff_model::kinds::find;
 
     #[test]
     fn names_follow_the_kind_rules() {

@@ -7,9 +7,9 @@
 //! containers and add to the sum; `spec.overhead` comes on top. A request left unset while
 //! its limit is set requests the limit, as the API server defaults it.
 
-use super::quantity::{millicores, units};
 use k8s_openapi::api::core::v1::{Container, Node, PodSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use skiff_model::quantity::{millicores, units};
 use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign, SubAssign};
 

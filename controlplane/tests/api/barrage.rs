@@ -3,7 +3,7 @@
 use crate::{router, send};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use skiff_controlplane::kinds::KINDS;
+use skiff_model::kinds::KINDS;
 
 /// A small deterministic PRNG (xorshift64*), so failures reproduce from the seed.
 struct Rng(u64);

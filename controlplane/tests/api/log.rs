@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use skiff_controlplane::api::ApiState;
-use skiff_controlplane::kinds::find;
+use skiff_model::kinds::find;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

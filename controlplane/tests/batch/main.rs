@@ -279,7 +279,7 @@ pub async fn delete_now(
     uid: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
     let path = skiff_controlplane::api::path::ResourcePath {
-        kind: skiff_controlplane::kinds::find(group, version, plural).expect("kind"),
+        kind: skiff_model::kinds::find(group, version, plural).expect("kind"),
         namespace: namespace.map(String::from),
         name: Some(name.to_string()),
         subresource: None,

@@ -4,8 +4,8 @@
 //! event (`Readiness probe failed: HTTP probe failed with statuscode: 500`).
 
 use super::{Kind, Observer};
-use crate::events::EventType;
 use crate::pods::context::{Context, PodShared};
+use skiff_model::events::EventType;
 
 /// Records one container's probe results on its pod.
 pub struct PodObserver<'a> {

@@ -2,15 +2,15 @@
 //! namespace, name and UID ([`ObjectRef`]), to be looked at as a dependent (are its
 //! owners gone?) or as an owner (is it gone, or being deleted with a GC finalizer?).
 
-use crate::kinds::ResourceKind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use skiff_model::kinds::ResourceKind;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
 /// One object, by identity.
 #[derive(Clone, Debug)]
 pub(super) struct ObjectRef {
-    /// Its kind (one of [`crate::kinds::KINDS`]).
+    /// Its kind (one of [`skiff_model::kinds::KINDS`]).
     pub kind: &'static ResourceKind,
     /// Its namespace (`None` when cluster-scoped).
     pub namespace: Option<String>,
@@ -34,7 +34,7 @@ impl ObjectRef {
     /// The owner `reference` names, seen from a dependent in `namespace`; `None` if its
     /// kind is not served (it cannot be looked up).
     pub(super) fn owner(reference: &OwnerReference, namespace: Option<&str>) -> Option<Self> {
-        let kind = crate::kinds::by_kind(&reference.api_version, &reference.kind)?;
+        let kind = skiff_model::kinds::by_kind(&reference.api_version, &reference.kind)?;
         Some(Self {
             kind,
             namespace: namespace.filter(|_| kind.namespaced).map(String::from),

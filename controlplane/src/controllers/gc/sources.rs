@@ -4,9 +4,9 @@
 //! [`BY_OWNER`] index.
 
 use crate::informer::{Change, Informer, Object};
-use crate::kinds::ResourceKind;
 use crate::manager::{BY_OWNER, Informers};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use skiff_model::kinds::ResourceKind;
 use std::sync::Arc;
 
 /// Anything with metadata (every informer's objects).

@@ -8,10 +8,10 @@ use super::{is_deleting, labels};
 use crate::api::error::ApiResult;
 use crate::client::Client;
 use crate::informer::Object;
-use crate::selector::LabelSelector;
 use k8s_openapi::Resource;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde::Serialize;
+use skiff_model::selector::LabelSelector;
 
 /// The controller reference (`controller: true`) among an object's owners.
 pub(crate) fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {

@@ -1,7 +1,11 @@
-//! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5Gi`, `129e6`, `100n`): the
-//! exact value ([`Amount`]), as byte counts ([`ByteQuantity`], for
-//! `resources.limits.memory` and flags such as `--memory`) and as CPU millicores
-//! ([`millicores`]).
+//! Kubernetes resource quantities (`64Mi`, `1G`, `500m`, `1.5Gi`, `129e6`, `100n`), read
+//! exactly: a [`Quantity`] is `mantissa × 10^exp10 × 1024^exp1024` and is only rounded when
+//! it is converted, up, as Kubernetes' `MilliValue` and `Value` round.
+//!
+//! Strict readings for what a user wrote ([`ByteQuantity`] for `resources.limits.memory`
+//! and flags such as `--memory`, [`cpu_millicores`] for cpu limits) refuse negative and
+//! overflowing values; lenient ones for objects that passed validation ([`millicores`],
+//! [`units`]) count an unreadable quantity as 0 and saturate.
 
 use std::fmt;
 
@@ -41,7 +45,7 @@ impl std::str::FromStr for ByteQuantity {
             input: input.to_string(),
             reason,
         };
-        let amount = Amount::parse(input)?;
+        let amount = Quantity::parse(input)?;
         if amount.is_negative() {
             return Err(err("negative"));
         }
@@ -56,13 +60,14 @@ impl std::str::FromStr for ByteQuantity {
     }
 }
 
-/// A CPU quantity (`500m`, `2`, `0.25`) in millicores, rounded up.
-pub fn millicores(input: &str) -> Result<u64, QuantityError> {
+/// A CPU quantity (`500m`, `2`, `0.25`) in millicores, rounded up; negative or
+/// overflowing quantities are errors.
+pub fn cpu_millicores(input: &str) -> Result<u64, QuantityError> {
     let err = |reason| QuantityError {
         input: input.to_string(),
         reason,
     };
-    let amount = Amount::parse(input)?;
+    let amount = Quantity::parse(input)?;
     if amount.is_negative() {
         return Err(err("negative"));
     }
@@ -72,15 +77,18 @@ pub fn millicores(input: &str) -> Result<u64, QuantityError> {
         .ok_or_else(|| err("too large"))
 }
 
+/// Largest decimal exponent accepted (Kubernetes' largest suffix is `E`, 10^18).
+const MAX_EXPONENT: i32 = 60;
+
 /// The exact value of a quantity: `mantissa × 10^exp10 × 1024^exp1024`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Amount {
+pub struct Quantity {
     mantissa: i128,
     exp10: i32,
     exp1024: u32,
 }
 
-impl Amount {
+impl Quantity {
     /// Reads a quantity: a signed decimal number, then a binary suffix (`Ki`..`Ei`), a
     /// decimal suffix (`n`, `u`, `m`, none, `k`, `M`..`E`) or an exponent (`e3`, `E-2`).
     pub fn parse(input: &str) -> Result<Self, QuantityError> {
@@ -136,8 +144,8 @@ impl Amount {
                     .ok_or_else(|| err("unknown suffix"))?
                     .parse::<i32>()
                     .map_err(|_| err("malformed exponent"))?;
-                if exponent.abs() > 100 {
-                    return Err(err("too large"));
+                if exponent.abs() > MAX_EXPONENT {
+                    return Err(err("exponent out of range"));
                 }
                 (exponent, 0)
             }
@@ -163,11 +171,35 @@ impl Amount {
     pub fn scaled_ceil(&self, scale: i128) -> Option<i128> {
         let mut n = self.mantissa.checked_mul(scale)?;
         n = n.checked_mul(1024i128.checked_pow(self.exp1024)?)?;
+        let power = 10i128.checked_pow(self.exp10.unsigned_abs());
         if self.exp10 >= 0 {
-            n.checked_mul(10i128.checked_pow(self.exp10.unsigned_abs())?)
+            n.checked_mul(power?)
         } else {
-            Some(ceil_div(n, 10i128.checked_pow(self.exp10.unsigned_abs())?))
+            // 10^39 and beyond exceed i128: the value rounds to 0 (or up to 1).
+            Some(power.map_or(i128::from(n > 0), |d| ceil_div(n, d)))
         }
+    }
+
+    /// The value in thousandths, rounded up (Kubernetes' `MilliValue`); saturates.
+    pub fn milli_value(&self) -> i64 {
+        self.saturated(1000)
+    }
+
+    /// The value, rounded up (Kubernetes' `Value`); saturates.
+    pub fn value(&self) -> i64 {
+        self.saturated(1)
+    }
+
+    /// `ceil(self × scale)`, saturated to the `i64` range.
+    fn saturated(&self, scale: i128) -> i64 {
+        let saturate = if self.mantissa < 0 {
+            i64::MIN
+        } else {
+            i64::MAX
+        };
+        self.scaled_ceil(scale)
+            .and_then(|n| i64::try_from(n).ok())
+            .unwrap_or(saturate)
     }
 }
 
@@ -179,6 +211,18 @@ pub fn ceil_div(n: i128, d: i128) -> i128 {
     } else {
         q
     }
+}
+
+/// Millicores of a cpu quantity in a validated object; an unreadable one counts as 0, as
+/// it cannot have been stored through validation.
+pub fn millicores(text: &str) -> i64 {
+    Quantity::parse(text).map_or(0, |q| q.milli_value())
+}
+
+/// Whole units (bytes, pods) of a quantity in a validated object; an unreadable one counts
+/// as 0.
+pub fn units(text: &str) -> i64 {
+    Quantity::parse(text).map_or(0, |q| q.value())
 }
 
 #[cfg(test)]
@@ -218,16 +262,17 @@ mod tests {
 
     #[test]
     fn cpu_in_millicores() {
-        assert_eq!(millicores("500m").expect("500m"), 500);
-        assert_eq!(millicores("2").expect("2"), 2000);
-        assert_eq!(millicores("0.25").expect("0.25"), 250);
-        assert_eq!(millicores("1.5").expect("1.5"), 1500);
-        assert!(millicores("1Q").is_err());
+        assert_eq!(cpu_millicores("500m").expect("500m"), 500);
+        assert_eq!(cpu_millicores("2").expect("2"), 2000);
+        assert_eq!(cpu_millicores("0.25").expect("0.25"), 250);
+        assert_eq!(cpu_millicores("1.5").expect("1.5"), 1500);
+        assert!(cpu_millicores("1Q").is_err());
+        assert!(cpu_millicores("-1").is_err());
     }
 
     #[test]
     fn amounts_are_exact() {
-        let q = |s: &str| Amount::parse(s).expect(s);
+        let q = |s: &str| Quantity::parse(s).expect(s);
         assert_eq!(q("1e3").scaled_ceil(1), Some(1000));
         assert_eq!(q("1.5k").scaled_ceil(1), Some(1500));
         assert_eq!(q("100n").scaled_ceil(1000), Some(1));
@@ -235,7 +280,7 @@ mod tests {
         assert_eq!(q(".5").scaled_ceil(1000), Some(500));
         assert_eq!(q("-1").scaled_ceil(1), Some(-1));
         for bad in ["", "abc", "1.2.3", "1Q", "."] {
-            assert!(Amount::parse(bad).is_err(), "{bad}");
+            assert!(Quantity::parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -245,5 +290,48 @@ mod tests {
             "16Mi".parse::<ByteQuantity>().expect("ok").to_string(),
             "16Mi"
         );
+    }
+
+    #[test]
+    fn cpu_reads_in_millicores() {
+        assert_eq!(millicores("100m"), 100);
+        assert_eq!(millicores("0.5"), 500);
+        assert_eq!(millicores(".25"), 250);
+        assert_eq!(millicores("2"), 2000);
+        assert_eq!(millicores("1.5"), 1500);
+        assert_eq!(millicores("2500u"), 3, "rounded up, as MilliValue does");
+        assert_eq!(millicores("1e-3"), 1);
+        assert_eq!(millicores("1k"), 1_000_000);
+    }
+
+    #[test]
+    fn memory_reads_in_bytes() {
+        assert_eq!(units("64Mi"), 64 << 20);
+        assert_eq!(units("1Gi"), 1 << 30);
+        assert_eq!(units("1.5Gi"), 3 << 29);
+        assert_eq!(units("500M"), 500_000_000);
+        assert_eq!(units("1e3"), 1000);
+        assert_eq!(units("129E6"), 129_000_000);
+        assert_eq!(units("16Ki"), 16 * 1024);
+        assert_eq!(units("1500m"), 2, "a fraction of a byte rounds up");
+        assert_eq!(units("123"), 123);
+    }
+
+    #[test]
+    fn huge_values_saturate_instead_of_wrapping() {
+        assert_eq!(units("8Ei"), i64::MAX);
+        assert_eq!(units("1e60"), i64::MAX);
+        assert_eq!(units("1e-60"), 1);
+        assert_eq!(units("-1"), -1);
+    }
+
+    #[test]
+    fn nonsense_is_rejected() {
+        for bad in [
+            "", "Mi", "12Q", "1.2.3Mi", "abc", ".", "1e", "1e999", "5 Mi",
+        ] {
+            assert!(Quantity::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(millicores("lots"), 0);
     }
 }

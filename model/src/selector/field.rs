@@ -2,7 +2,7 @@
 //! `field==value` and `field!=value`, with `\` escaping `,`, `=`, `!` and `\` in values.
 //! Which fields a kind supports is the caller's business; matching takes a lookup.
 
-use super::SelectorError;
+use super::error::SelectorError;
 
 /// One field requirement.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! Kubernetes (apimachinery `labels.Parse`), and building one from a
 //! `metav1.LabelSelector` (`matchLabels` and `matchExpressions`).
 
-use super::SelectorError;
+use super::error::SelectorError;
 use std::collections::BTreeMap;
 
 /// How a requirement compares a label.
@@ -237,7 +237,7 @@ impl Parser {
 
 /// A label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63
 /// alphanumerics, `-`, `_` or `.`, starting and ending alphanumeric.
-pub(crate) fn validate_key(key: &str) -> Result<(), String> {
+pub fn validate_key(key: &str) -> Result<(), String> {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -259,7 +259,7 @@ pub(crate) fn validate_key(key: &str) -> Result<(), String> {
 }
 
 /// A label value: empty, or at most 63 characters as a key's name part.
-pub(crate) fn validate_value(value: &str) -> Result<(), String> {
+pub fn validate_value(value: &str) -> Result<(), String> {
     if value.is_empty() || (value.len() <= 63 && is_qualified_name(value)) {
         Ok(())
     } else {

@@ -1,6 +1,6 @@
 //! The resource types the API server serves: [`ResourceKind`] holds what discovery,
 //! routing, storage keys and validation need to know about each, and [`KINDS`] lists
-//! them. Object validation and defaulting per kind live in [`crate::objects`].
+//! them. Object validation and defaulting per kind are the API server's admission.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,7 +29,7 @@ pub struct ResourceKind {
     pub subresources: &'static [&'static str],
     /// Parses an object as the Kubernetes type and serializes it back, dropping fields
     /// the type does not have; fails with the reason when the object does not fit.
-    pub(crate) round_trip: fn(&Value) -> Result<Value, String>,
+    pub round_trip: fn(&Value) -> Result<Value, String>,
 }
 
 impl ResourceKind {

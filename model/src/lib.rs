@@ -1,0 +1,18 @@
+//! The Kubernetes model Skiff's control plane and agent share: the vocabulary both speak,
+//! with no wasm and no HTTP server in it (as k8s.io/apimachinery is to Kubernetes).
+//!
+//! Parts:
+//! - [`quantity`]: resource quantities (`64Mi`, `500m`), read exactly.
+//! - [`selector`]: label and field selectors.
+//! - [`time`]: the clock as Kubernetes writes it (`Time`, `MicroTime`, RFC 3339 text).
+//! - [`kinds`]: the table of resource types served, with their names, scope and storage
+//!   keys.
+//! - [`namespaces`]: the namespaces every cluster has.
+//! - [`events`]: the event recorder every component writes its Events with.
+
+pub mod events;
+pub mod kinds;
+pub mod namespaces;
+pub mod quantity;
+pub mod selector;
+pub mod time;
