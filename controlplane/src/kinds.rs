@@ -1,6 +1,7 @@
 //! The resource types the API server serves: [`ResourceKind`] holds what discovery,
 //! routing, storage keys and validation need to know about each, and [`KINDS`] lists
-//! them. Object validation and defaulting per kind live in [`crate::objects`].
+//! them. Object validation and defaulting per kind live in the API server's admission
+//! (`apiserver::admission`).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
