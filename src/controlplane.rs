@@ -4,10 +4,10 @@
 //! the API and writes `DATA_DIR/kubeconfig`; [`ControlPlane::stop`] shuts it all down.
 
 use anyhow::Context;
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::bootstrap;
 use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
-use skiff_controlplane::modules::ModuleStore;
+use skiff_controlplane::module_store::ModuleStore;
 use skiff_controlplane::store::{Config as StoreConfig, RedbStore, Store};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -88,7 +88,7 @@ impl ControlPlane {
         write_private(&kubeconfig, &bootstrap::kubeconfig(addr))
             .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
         let serve_shutdown = CancellationToken::new();
-        let serve = tokio::spawn(api::serve(
+        let serve = tokio::spawn(apiserver::serve(
             listener,
             state.clone(),
             serve_shutdown.clone().cancelled_owned(),
@@ -119,7 +119,7 @@ impl ControlPlane {
         }
     }
 
-    /// Stops accepting, drains open requests (bounded by [`api::DRAIN_TIMEOUT`]), then
+    /// Stops accepting, drains open requests (bounded by [`apiserver::DRAIN_TIMEOUT`]), then
     /// stops the watch cache and the background tasks.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.serve_shutdown.cancel();

@@ -13,7 +13,7 @@
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde_json::Value;
-use skiff_controlplane::modules::{Digest, WASM_MAGIC};
+use skiff_controlplane::module_store::{Digest, WASM_MAGIC};
 use skiff_model::kinds::{self, ResourceKind};
 use std::collections::HashMap;
 use std::fmt;

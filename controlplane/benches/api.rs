@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config, RedbStore};
 use std::sync::Arc;
@@ -36,7 +36,7 @@ async fn main() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(api::serve(listener, state, std::future::pending()));
+    tokio::spawn(apiserver::serve(listener, state, std::future::pending()));
 
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(CLIENTS)

@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::json;
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config, RedbStore, Store};
 use std::sync::Arc;
@@ -58,7 +58,7 @@ async fn main() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(api::serve(listener, state, std::future::pending()));
+    tokio::spawn(apiserver::serve(listener, state, std::future::pending()));
 
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     println!("machine: {}", machine());

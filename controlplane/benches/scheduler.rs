@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use skiff_controlplane::api::ApiState;
+use skiff_controlplane::apiserver::ApiState;
 use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::client::Client;
 use skiff_controlplane::events::Recorder;

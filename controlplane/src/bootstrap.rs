@@ -2,9 +2,9 @@
 //! `kube-system`, `kube-public`, `kube-node-lease`), created if missing, and the admin
 //! kubeconfig the server writes for its users.
 
-use crate::api::ApiState;
-use crate::api::error::ApiError;
-use crate::api::query::Query;
+use crate::apiserver::ApiState;
+use crate::apiserver::error::ApiError;
+use crate::apiserver::request::query::Query;
 use serde_json::json;
 use skiff_model::kinds::find;
 use skiff_model::namespaces::SYSTEM_NAMESPACES;
@@ -21,14 +21,16 @@ pub async fn ensure_namespaces(state: &ApiState) -> Result<(), ApiError> {
         {
             continue;
         }
-        let path = crate::api::path::ResourcePath {
+        let path = crate::apiserver::request::path::ResourcePath {
             kind: namespaces,
             namespace: None,
             name: None,
             subresource: None,
         };
         let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        match crate::api::write::create(state, &path, &Query::default(), object).await {
+        match crate::apiserver::handlers::write::create(state, &path, &Query::default(), object)
+            .await
+        {
             Ok(_) => tracing::info!(namespace = name, "created namespace"),
             Err(e) if e.reason == "AlreadyExists" => {}
             Err(e) => return Err(e),

@@ -6,11 +6,11 @@
 //! Objects are the `k8s-openapi` types; reads are direct gets from the (cached) store, for
 //! the rare controller that needs the latest version rather than its informer's.
 
-use crate::api::ApiState;
-use crate::api::error::{ApiError, ApiResult};
-use crate::api::path::ResourcePath;
-use crate::api::query::Query;
-use crate::api::write::{self, DeleteOptions};
+use crate::apiserver::ApiState;
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::handlers::write::{self, DeleteOptions};
+use crate::apiserver::request::path::ResourcePath;
+use crate::apiserver::request::query::Query;
 use crate::informer::{Object, kind_of};
 use crate::objects::meta;
 use k8s_openapi::Resource;
@@ -220,15 +220,15 @@ impl Client {
                     "pod {name} is being deleted, cannot be assigned to a host"
                 )));
             }
-            let next = crate::api::scale::bind(&path, &current.object, &binding)?;
-            let bytes = crate::api::state::encode(&next)?;
+            let next = crate::apiserver::handlers::binding::bind(&path, &current.object, &binding)?;
+            let bytes = crate::apiserver::state::encode(&next)?;
             match self.state.store.update(&key, bytes, current.revision).await {
                 Ok(_) => return Ok(()),
                 Err(crate::store::Error::Conflict { .. }) => continue,
                 Err(crate::store::Error::NotFound { .. }) => {
                     return Err(ApiError::not_found("pods", name));
                 }
-                Err(e) => return Err(crate::api::state::store_error(e)),
+                Err(e) => return Err(crate::apiserver::state::store_error(e)),
             }
         }
         Err(conflict("the pod kept changing; please try again"))
@@ -287,7 +287,7 @@ impl Client {
                 Err(crate::store::Error::NotFound { .. }) => {
                     return Err(ApiError::not_found("pods", name));
                 }
-                Err(e) => return Err(crate::api::state::store_error(e)),
+                Err(e) => return Err(crate::apiserver::state::store_error(e)),
             }
         }
         self.bind(namespace, name, uid, node).await

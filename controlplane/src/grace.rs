@@ -3,8 +3,8 @@
 //! delete with grace 0) or its `deletionGracePeriodSeconds` have passed since its
 //! `deletionTimestamp`; this task enforces the second half, reading from the watch cache.
 
-use crate::api::ApiState;
-use crate::api::state::decode;
+use crate::apiserver::ApiState;
+use crate::apiserver::state::decode;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;

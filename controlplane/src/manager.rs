@@ -8,7 +8,7 @@
 //! built first (subscribing its handlers to the informers), then the informers load their
 //! listings, and only then do the components' workers run.
 
-use crate::api::ApiState;
+use crate::apiserver::ApiState;
 use crate::client::Client;
 use crate::controllers;
 use crate::controllers::endpointslice::SERVICE_NAME_LABEL;

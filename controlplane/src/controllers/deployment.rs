@@ -30,7 +30,7 @@ mod sync;
 
 use super::pods::ownership::{self, Claim, controller_of};
 use super::pods::{self, is_deleting};
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 use crate::client::Client;
 use crate::events::{Involved, Recorder};
 use crate::informer::{Change, Informer, key_of};

@@ -14,7 +14,7 @@
 //! here too when the Service loses its selector. Unchanged Endpoints are not written.
 
 use super::backends::{self, Backend, controlled_by, controller_ref};
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 use crate::client::{Client, Propagation};
 use crate::informer::{Informer, split_key};
 use crate::manager::Context;

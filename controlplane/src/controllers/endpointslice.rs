@@ -21,7 +21,7 @@ mod desired;
 pub use desired::MAX_ENDPOINTS_PER_SLICE;
 
 use super::backends::{self, controlled_by, controller_ref};
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 use crate::client::{Client, Propagation};
 use crate::informer::{Informer, split_key};
 use crate::manager::{BY_SERVICE, Context};

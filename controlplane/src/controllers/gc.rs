@@ -26,8 +26,8 @@ mod sources;
 
 pub use error::Error;
 
-use crate::api::ApiState;
-use crate::api::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::apiserver::ApiState;
+use crate::apiserver::handlers::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use crate::manager::Context;
 use crate::workqueue::{self, WorkQueue};
 use item::{Item, ObjectRef};

@@ -11,12 +11,12 @@
 //! `kubernetes` finalizer from `spec.finalizers` — upon which the API server deletes the
 //! namespace for good.
 
-use crate::api::ApiState;
-use crate::api::error::ApiError;
-use crate::api::path::ResourcePath;
-use crate::api::query::Query;
-use crate::api::state::decode;
-use crate::api::write::{self, DeleteOptions};
+use crate::apiserver::ApiState;
+use crate::apiserver::error::ApiError;
+use crate::apiserver::handlers::write::{self, DeleteOptions};
+use crate::apiserver::request::path::ResourcePath;
+use crate::apiserver::request::query::Query;
+use crate::apiserver::state::decode;
 use crate::client::Client;
 use crate::informer::Informer;
 use crate::manager::Context;

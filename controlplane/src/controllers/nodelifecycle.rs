@@ -29,7 +29,7 @@ mod zones;
 
 pub use eviction::TaintEviction;
 
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 use crate::client::Client;
 use crate::events::{Involved, Recorder};
 use crate::informer::Informer;

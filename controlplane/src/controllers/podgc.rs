@@ -15,7 +15,7 @@
 //! every [`GC_PERIOD`]. Pods terminating on a node that is merely unreachable are not this
 //! controller's: the graceful-deletion sweeper removes them when their grace runs out.
 
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 use crate::client::{Client, Propagation};
 use crate::controllers::nodelifecycle::taints::{self, OUT_OF_SERVICE};
 use crate::informer::{Informer, key_of};

@@ -16,7 +16,7 @@ mod status;
 use super::pods::expectations::{EXPECTATIONS_TIMEOUT, Expectations};
 use super::pods::ownership::{self, Claim, controller_of};
 use super::pods::{self, is_active, is_deleting};
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 use crate::client::Client;
 use crate::events::Recorder;
 use crate::informer::{Change, Informer, key_of, split_key};

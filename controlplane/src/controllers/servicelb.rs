@@ -8,7 +8,7 @@
 //! `LoadBalancer` Service when a node's readiness or addresses change. Nodes labelled
 //! [`EXCLUDE_LABEL`] are left out, as Kubernetes' service controller leaves them out.
 
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 use crate::client::Client;
 use crate::informer::{Informer, key_of, split_key};
 use crate::manager::Context;

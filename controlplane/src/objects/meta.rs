@@ -2,10 +2,27 @@
 //! `generateName`, namespace, `creationTimestamp`, `generation`), what it keeps when one is
 //! updated (identity and timestamps; `generation` bumped only when the spec changes), and
 //! `resourceVersion`, which is never stored: it is the store revision, set on read.
+//! [`MetadataError`] says what is wrong with an object's metadata; the API answers it
+//! with `400 Bad Request`.
 
-use crate::api::error::ApiError;
 use serde_json::{Map, Value, json};
 use std::time::SystemTime;
+
+/// What is wrong with an object that its metadata cannot be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    /// The object is not a JSON object.
+    #[error("the object must be a JSON object")]
+    NotAnObject,
+    /// `metadata` is there but not an object.
+    #[error("metadata must be an object")]
+    MetadataNotAnObject,
+    /// The object names another namespace than the request.
+    #[error(
+        "the namespace of the provided object does not match the namespace sent on the request"
+    )]
+    NamespaceMismatch,
+}
 
 /// Characters of a `generateName` suffix (as Kubernetes: no vowels, no look-alikes).
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -18,15 +35,15 @@ pub fn now() -> String {
 }
 
 /// The object's `metadata` map, created if missing. Fails if `metadata` is not an object.
-pub fn metadata(object: &mut Value) -> Result<&mut Map<String, Value>, ApiError> {
+pub fn metadata(object: &mut Value) -> Result<&mut Map<String, Value>, MetadataError> {
     let Some(root) = object.as_object_mut() else {
-        return Err(ApiError::bad_request("the object must be a JSON object"));
+        return Err(MetadataError::NotAnObject);
     };
     let meta = root
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
     meta.as_object_mut()
-        .ok_or_else(|| ApiError::bad_request("metadata must be an object"))
+        .ok_or(MetadataError::MetadataNotAnObject)
 }
 
 /// A string field of `metadata`.
@@ -35,7 +52,7 @@ pub fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
 }
 
 /// Sets the server-owned metadata of a new object. `namespace` is the request's.
-pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), ApiError> {
+pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), MetadataError> {
     let meta = metadata(object)?;
     if meta
         .get("name")
@@ -52,9 +69,7 @@ pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), ApiE
     }
     match (namespace, meta.get("namespace").and_then(Value::as_str)) {
         (Some(ns), Some(body)) if !body.is_empty() && body != ns => {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
+            return Err(MetadataError::NamespaceMismatch);
         }
         (Some(ns), _) => {
             meta.insert("namespace".into(), Value::String(ns.to_string()));
@@ -78,7 +93,7 @@ pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), ApiE
 
 /// Carries identity and server-owned fields from `old` into `new` on update, and bumps
 /// `generation` when anything but metadata and status changed.
-pub fn on_update(new: &mut Value, old: &Value) -> Result<(), ApiError> {
+pub fn on_update(new: &mut Value, old: &Value) -> Result<(), MetadataError> {
     let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
     let spec_changed = without_meta_and_status(new) != without_meta_and_status(old);
     let meta = metadata(new)?;
@@ -157,7 +172,7 @@ mod tests {
     fn create_refuses_a_different_namespace() {
         let mut pod = json!({"metadata": {"name": "a", "namespace": "other"}});
         let err = on_create(&mut pod, Some("default")).expect_err("mismatch");
-        assert_eq!(err.code, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!(err, MetadataError::NamespaceMismatch);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use skiff_controlplane::api::ApiState;
+use skiff_controlplane::apiserver::ApiState;
 use skiff_model::kinds::find;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::store::{Config, MemoryStore};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -23,7 +23,7 @@ pub async fn router() -> (Router, ApiState) {
     skiff_controlplane::bootstrap::ensure_namespaces(&state)
         .await
         .expect("namespaces");
-    (api::router(state.clone()), state)
+    (apiserver::router::router(state.clone()), state)
 }
 
 /// Sends one request; returns the status and the body (parsed as JSON when it is JSON).

@@ -7,8 +7,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use skiff_controlplane::api::{self, ApiState};
-use skiff_controlplane::modules::{Digest, ModuleStore};
+use skiff_controlplane::apiserver::{self, ApiState};
+use skiff_controlplane::module_store::{Digest, ModuleStore};
 use skiff_controlplane::store::{Config, MemoryStore};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -23,7 +23,7 @@ fn router(max_bytes: u64) -> (Router, tempfile::TempDir) {
         .with_max_bytes(max_bytes);
     let state = ApiState::new(Arc::new(MemoryStore::new(Config::default())))
         .with_modules(Arc::new(modules));
-    (api::router(state), dir)
+    (apiserver::router::router(state), dir)
 }
 
 struct Answer {

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config, MemoryStore};
 use std::sync::Arc;
@@ -26,7 +26,7 @@ async fn a_dropped_watch_releases_its_watcher() {
     skiff_controlplane::bootstrap::ensure_namespaces(&state)
         .await
         .expect("namespaces");
-    let router = api::router(state);
+    let router = apiserver::router::router(state);
     let request =
         Request::get("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1")
             .body(Body::empty())

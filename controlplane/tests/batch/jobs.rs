@@ -6,7 +6,7 @@
 use crate::{Cluster, condition, eventually, found, has_condition, is_active, job};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
-use skiff_controlplane::api::write::{self, DeleteOptions};
+use skiff_controlplane::apiserver::handlers::write::{self, DeleteOptions};
 use skiff_controlplane::controllers::job::{COMPLETION_INDEX, TRACKING_FINALIZER};
 use std::collections::BTreeSet;
 
@@ -379,7 +379,8 @@ async fn deleting_a_job_without_a_policy_orphans_its_pods() {
     })
     .await;
     // As `curl -X DELETE` would: batch/v1 Jobs orphan their pods by default.
-    let path = skiff_controlplane::api::path::ResourcePath {
+    let path = skiff_controlplane::apiserver::request::path::ResourcePath {
+        kind: skiff_model::kinds::find("batch", "v1", "jobs").expect("jobs"),
         kind: skiff_model::kinds::find("batch", "v1", "jobs").expect("jobs"),
         namespace: Some(NS.into()),
         name: Some("left".into()),

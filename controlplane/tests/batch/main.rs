@@ -20,8 +20,8 @@ use k8s_openapi::api::core::v1::{
     PodSpec, PodStatus, PodTemplateSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use skiff_controlplane::api::ApiState;
-use skiff_controlplane::api::error::ApiError;
+use skiff_controlplane::apiserver::ApiState;
+use skiff_controlplane::apiserver::error::ApiError;
 use skiff_controlplane::client::{Client, Propagation};
 use skiff_controlplane::controllers::gc::GarbageCollector;
 use skiff_controlplane::controllers::job::JobController;
@@ -278,18 +278,25 @@ pub async fn delete_now(
     name: &str,
     uid: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
-    let path = skiff_controlplane::api::path::ResourcePath {
+    let path = skiff_controlplane::apiserver::request::path::ResourcePath {
+        kind: skiff_model::kinds::find(group, version, plural).expect("kind"),
         kind: skiff_model::kinds::find(group, version, plural).expect("kind"),
         namespace: namespace.map(String::from),
         name: Some(name.to_string()),
         subresource: None,
     };
-    let options = skiff_controlplane::api::write::DeleteOptions {
+    let options = skiff_controlplane::apiserver::handlers::write::DeleteOptions {
         grace_period_seconds: Some(0),
         uid: uid.map(String::from),
         ..Default::default()
     };
-    skiff_controlplane::api::write::delete(state, &path, &Default::default(), &options).await
+    skiff_controlplane::apiserver::handlers::write::delete(
+        state,
+        &path,
+        &Default::default(),
+        &options,
+    )
+    .await
 }
 
 pub use support::found;

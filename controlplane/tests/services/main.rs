@@ -27,8 +27,8 @@ use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::{Endpoints, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::{Value, json};
-use skiff_controlplane::api::ApiState;
-use skiff_controlplane::api::error::ApiError;
+use skiff_controlplane::apiserver::ApiState;
+use skiff_controlplane::apiserver::error::ApiError;
 use skiff_controlplane::client::{Client, Propagation};
 use skiff_controlplane::controllers::endpoints::EndpointsController;
 use skiff_controlplane::controllers::endpointslice::{EndpointSliceController, SERVICE_NAME_LABEL};
@@ -84,7 +84,7 @@ impl Cluster {
         tokio::spawn(gc.run(shutdown.clone()));
         Self {
             client: Client::new(state.clone(), "test"),
-            router: skiff_controlplane::api::router(state.clone()),
+            router: skiff_controlplane::apiserver::router::router(state.clone()),
             state,
             shutdown,
         }

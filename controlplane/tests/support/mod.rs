@@ -3,8 +3,8 @@
 //! Each suite includes it with `#[path = "../support/mod.rs"] mod support;`.
 #![allow(dead_code)]
 
-use skiff_controlplane::api::ApiState;
-use skiff_controlplane::api::error::ApiError;
+use skiff_controlplane::apiserver::ApiState;
+use skiff_controlplane::apiserver::error::ApiError;
 use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config as StoreConfig, MemoryStore};
 use std::sync::Arc;

@@ -8,9 +8,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use skiff_controlplane::api::ApiState;
-use skiff_controlplane::api::path::ResourcePath;
-use skiff_controlplane::api::write::{self, DeleteOptions};
+use skiff_controlplane::apiserver::ApiState;
+use skiff_controlplane::apiserver::handlers::write::{self, DeleteOptions};
+use skiff_controlplane::apiserver::request::path::ResourcePath;
 use skiff_controlplane::client::Client;
 use skiff_controlplane::informer::{Informer, kind_of};
 use std::collections::HashSet;

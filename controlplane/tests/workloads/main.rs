@@ -24,7 +24,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kubelet::Kubelet;
 use serde_json::{Value, json};
-use skiff_controlplane::api::ApiState;
+use skiff_controlplane::apiserver::ApiState;
 use skiff_controlplane::client::Client;
 use skiff_controlplane::controllers::deployment::DeploymentController;
 use skiff_controlplane::controllers::replicaset::ReplicaSetController;

@@ -7,7 +7,7 @@
 use super::item::{Item, ObjectRef};
 use super::owners::{self, Verdict};
 use super::{Error, Inner, object};
-use crate::api::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::apiserver::handlers::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use crate::workqueue::Requeue;
 use serde_json::Value;
 

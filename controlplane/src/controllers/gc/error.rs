@@ -1,7 +1,7 @@
 //! [`Error`]: what one step of the garbage collector can fail with; every failure is
 //! retried with the work queue's backoff.
 
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 
 /// A failed step.
 #[derive(Debug, thiserror::Error)]

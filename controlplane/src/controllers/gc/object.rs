@@ -4,11 +4,11 @@
 //! UID precondition.
 
 use super::item::ObjectRef;
-use crate::api::ApiState;
-use crate::api::error::{ApiError, ApiResult};
-use crate::api::path::ResourcePath;
-use crate::api::query::Query;
-use crate::api::write::{self, DeleteOptions};
+use crate::apiserver::ApiState;
+use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::handlers::write::{self, DeleteOptions};
+use crate::apiserver::request::path::ResourcePath;
+use crate::apiserver::request::query::Query;
 use crate::objects::meta;
 use serde_json::Value;
 
@@ -74,7 +74,7 @@ pub(super) async fn update_metadata(
 }
 
 fn metadata(object: &mut Value) -> ApiResult<&mut serde_json::Map<String, Value>> {
-    meta::metadata(object)
+    meta::metadata(object).map_err(ApiError::from)
 }
 
 /// Removes `finalizer` from the object's `metadata.finalizers` (the object goes if it was

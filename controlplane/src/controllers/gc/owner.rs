@@ -8,7 +8,7 @@
 
 use super::item::ObjectRef;
 use super::{Error, Inner, object};
-use crate::api::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::apiserver::handlers::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use crate::workqueue::Requeue;
 
 impl Inner {

@@ -6,9 +6,9 @@
 use super::item::ObjectRef;
 use super::object;
 use super::sources::{Meta, Sources};
-use crate::api::ApiState;
-use crate::api::error::ApiResult;
-use crate::api::write::FOREGROUND_FINALIZER;
+use crate::apiserver::ApiState;
+use crate::apiserver::error::ApiResult;
+use crate::apiserver::handlers::write::FOREGROUND_FINALIZER;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! [`Error`]: what one reconcile of the Job controller can fail with. Every failure is
 //! retried with the work queue's backoff.
 
-use crate::api::error::ApiError;
+use crate::apiserver::error::ApiError;
 
 /// A failed reconcile.
 #[derive(Debug, thiserror::Error)]

@@ -5,10 +5,10 @@
 
 use super::pods::{self, TRACKING_FINALIZER};
 use super::{Error, Inner};
-use crate::api::error::ApiError;
-use crate::api::path::ResourcePath;
-use crate::api::query::Query;
-use crate::api::write::{self, DeleteOptions};
+use crate::apiserver::error::ApiError;
+use crate::apiserver::handlers::write::{self, DeleteOptions};
+use crate::apiserver::request::path::ResourcePath;
+use crate::apiserver::request::query::Query;
 use crate::events::Involved;
 use crate::informer::kind_of;
 use k8s_openapi::api::batch::v1::Job;

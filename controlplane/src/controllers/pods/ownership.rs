@@ -5,7 +5,7 @@
 //! claim ReplicaSets.
 
 use super::{is_deleting, labels};
-use crate::api::error::ApiResult;
+use crate::apiserver::error::ApiResult;
 use crate::client::Client;
 use crate::informer::Object;
 use k8s_openapi::Resource;

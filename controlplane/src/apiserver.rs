@@ -1,0 +1,60 @@
+//! The Kubernetes-compatible HTTP API: discovery, OpenAPI, health, and every resource verb
+//! kubectl uses, with every error a `Status`.
+//!
+//! A request goes through these parts in order, as through kube-apiserver's handler chain:
+//! 1. [`router`] matches the path (discovery, OpenAPI, health, the module store; every
+//!    other path falls back to the resource dispatcher);
+//! 2. [`filters`] authenticate ([`filters::authentication`]) and authorize
+//!    ([`filters::authorization`]) it — hooks that let every request through today;
+//! 3. [`request`] decodes it: the resource path, the query parameters and the body
+//!    ([`codec::protobuf`] decodes kubectl's protobuf bodies);
+//! 4. [`handlers`] serve it, one file per verb or subresource, dispatched by
+//!    [`handlers::resource`]; writes go through [`admission`] (defaults, unknown fields,
+//!    validation, Service IP and port allocation) and [`apply`] (server-side apply);
+//! 5. the answer is encoded as JSON, or as one of kubectl's tables ([`codec::table`]).
+//!
+//! Beside the pipeline: [`state`] holds the store and the object access every handler
+//! shares, and [`error`] is the error type every part returns, rendered as a `Status`.
+//! [`serve`] runs the router until shutdown, then drains for [`DRAIN_TIMEOUT`].
+
+pub mod admission;
+pub mod apply;
+pub mod codec;
+pub mod error;
+pub mod filters;
+pub mod handlers;
+pub mod request;
+pub mod router;
+pub mod state;
+
+pub use state::ApiState;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long open requests (watches included) may take to finish after shutdown begins.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves the API on `listener` until `shutdown` resolves, then stops accepting and gives
+/// open requests [`DRAIN_TIMEOUT`] to finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stopped_tx, stopped_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, router::router(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopped_tx.send(true);
+    });
+    let mut stopped = stopped_rx;
+    tokio::select! {
+        result = server => result,
+        () = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => {
+            tracing::warn!("requests still open after the drain timeout; closing them");
+            Ok(())
+        }
+    }
+}
