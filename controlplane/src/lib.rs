@@ -7,20 +7,19 @@
 //!   durable embedded implementation; [`store::MemoryStore`] an in-memory one for tests.
 //! - [`cache`]: the watch cache, [`cache::CachedStore`], a [`store::Store`] that serves reads
 //!   and watches of API objects from memory, kept in step with the store by one watch.
+//! - [`machinery`]: the controller machinery — informers, the in-process client, events,
+//!   the work queue and the one controller runner — that [`scheduler`] and
+//!   [`controllers`] are built from; [`manager`] builds and starts them all.
 
 pub mod api;
 pub mod bootstrap;
 pub mod cache;
-pub mod client;
 pub mod controllers;
-pub mod events;
-pub mod grace;
-pub mod informer;
 pub mod kinds;
+pub mod machinery;
 pub mod manager;
 pub mod modules;
 pub mod objects;
 pub mod scheduler;
 pub mod selector;
 pub mod store;
-pub mod workqueue;

@@ -3,9 +3,9 @@
 //! an object by key, and the dependents of an owner UID through the informer's
 //! [`BY_OWNER`] index.
 
-use crate::informer::{Change, Informer, Object};
 use crate::kinds::ResourceKind;
-use crate::manager::{BY_OWNER, Informers};
+use crate::machinery::informer::{Change, Informer, Object};
+use crate::machinery::informers::{BY_OWNER, Informers};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::sync::Arc;
 

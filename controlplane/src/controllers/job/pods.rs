@@ -1,7 +1,7 @@
 //! A Job's pods: building one from the Job's template, finding a pod's Job, and the
 //! predicates pods are counted by.
 
-use crate::informer::Informer;
+use crate::machinery::informer::Informer;
 use crate::objects::defaults::{
     CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL,
 };

@@ -2,7 +2,7 @@
 //! the store by one list and one watch — what client-go calls a shared informer. The
 //! scheduler and the controllers read from informers (never from the store) and are told
 //! of every change through handlers, which typically put a key on a
-//! [`WorkQueue`](crate::workqueue::WorkQueue).
+//! [`WorkQueue`](crate::machinery::workqueue::WorkQueue).
 //!
 //! Objects are keyed as Kubernetes keys them: `namespace/name`, or `name` for cluster-scoped
 //! kinds. Indexes (by node, by owner, ...) are declared before the informer starts and kept
