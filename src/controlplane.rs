@@ -1,6 +1,6 @@
 //! The control plane as `skiff server` and `skiff up` run it: [`ControlPlane::start`]
 //! binds the API address, opens the redb store and the module store in the data directory,
-//! starts the watch cache, the graceful-deletion expiry and the controller manager, serves
+//! starts the watch cache and the controller manager (which expires graceful deletions), serves
 //! the API and writes `DATA_DIR/kubeconfig`; [`ControlPlane::stop`] shuts it all down.
 
 use anyhow::Context;
@@ -40,7 +40,7 @@ impl ControlPlane {
     pub async fn start(
         data_dir: &Path,
         listen: SocketAddr,
-        manager: skiff_controlplane::manager::Config,
+        manager: skiff_controlplane::machinery::config::Config,
     ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -76,10 +76,6 @@ impl ControlPlane {
         bootstrap::ensure_namespaces(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the system namespaces: {}", e.message))?;
-        tokio::spawn(skiff_controlplane::grace::expire_graceful_deletions(
-            state.clone(),
-            background.clone(),
-        ));
         skiff_controlplane::manager::start(state.clone(), manager, background.clone())
             .await
             .context("cannot start the controller manager")?;

@@ -1,10 +1,10 @@
 //! [`ManagerArgs`]: the controller manager's flags, shared by `skiff server` and `skiff up`
 //! — how fast a dead node is noticed and its pods moved, and how many finished pods are
 //! kept. Their defaults, and the reasons for them, are the control plane's
-//! (`skiff_controlplane::manager::DEFAULT_*`).
+//! (`skiff_controlplane::machinery::config::DEFAULT_*`).
 
 use clap::Args;
-use skiff_controlplane::manager::{self, Config};
+use skiff_controlplane::machinery::config::{self, Config};
 
 /// Node failure and pod garbage collection.
 #[derive(Args, Debug, Clone)]
@@ -13,7 +13,7 @@ pub struct ManagerArgs {
     /// NotReady (Ready=Unknown) and tainted unreachable. Keep it several times the agents'
     /// --lease-interval: the default allows five missed renewals at 2 s (Kubernetes: 50 s).
     #[arg(long, value_name = "DURATION",
-          default_value_t = humantime::Duration::from(manager::DEFAULT_NODE_MONITOR_GRACE))]
+          default_value_t = humantime::Duration::from(config::DEFAULT_NODE_MONITOR_GRACE))]
     node_monitor_grace_period: humantime::Duration,
 
     /// How long pods stay on a NotReady or unreachable node before they are evicted and
@@ -21,12 +21,12 @@ pub struct ManagerArgs {
     /// tolerationSeconds, or none to stay forever). Short, because a wasm pod restarts in
     /// milliseconds (Kubernetes: 300 s).
     #[arg(long, value_name = "DURATION",
-          default_value_t = humantime::Duration::from(manager::DEFAULT_TOLERATION))]
+          default_value_t = humantime::Duration::from(config::DEFAULT_TOLERATION))]
     default_unreachable_toleration: humantime::Duration,
 
     /// Finished (Succeeded or Failed) pods kept cluster-wide before the oldest are
     /// deleted, Kubernetes' default; 0 keeps them all.
-    #[arg(long, value_name = "N", default_value_t = manager::DEFAULT_TERMINATED_POD_THRESHOLD)]
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_TERMINATED_POD_THRESHOLD)]
     terminated_pod_gc_threshold: usize,
 }
 

@@ -16,7 +16,7 @@ use serde_json::json;
 use skiff_agent::AgentConfig;
 use skiff_agent::dataplane::DataPlane;
 use skiff_agent::dataplane::local::PodKey;
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::store::{Config, MemoryStore};
 use skiff_runtime::{HttpConfig, Runtime, RuntimeConfig};
 use skiff_test_programs as programs;

@@ -21,7 +21,7 @@ use skiff_agent::pods::report::StatusReporter;
 use skiff_agent::pods::state::{ContainerPhase, ContainerRecord};
 use skiff_agent::pods::worker;
 use skiff_agent::sources::Sources;
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::store::{Config, MemoryStore};
 use skiff_runtime::{Runtime, RuntimeConfig};
 use skiff_test_programs as programs;

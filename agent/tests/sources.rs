@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, PostParams};
 use skiff_agent::sources::{SourceKind, SourceRef, Sources};
-use skiff_controlplane::api::{self, ApiState};
+use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::store::{Config, MemoryStore};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde_json::json;
 use skiff_controlplane::apiserver::ApiState;
 use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
-use skiff_controlplane::client::Client;
+use skiff_controlplane::machinery::client::Client;
 use skiff_controlplane::store::{Config, RedbStore};
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,36 +1,35 @@
 //! First-start setup: the namespaces every Kubernetes cluster has (`default`,
 //! `kube-system`, `kube-public`, `kube-node-lease`), created if missing, and the admin
-//! kubeconfig the server writes for its users.
+//! kubeconfig the server writes for its users. The namespaces are created through the
+//! in-process [`Client`], as any other component writes.
 
 use crate::apiserver::ApiState;
 use crate::apiserver::error::ApiError;
-use crate::apiserver::request::query::Query;
-use serde_json::json;
-use skiff_model::kinds::find;
+use crate::machinery::client::Client;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use skiff_model::namespaces::SYSTEM_NAMESPACES;
 use std::net::SocketAddr;
 
-/// Creates the system namespaces that do not exist yet.
+/// The field manager of the namespaces created here: the API's own, as for any write
+/// that names none.
+const MANAGER: &str = "skiff-api";
+
+/// Creates the system namespaces that do not exist yet, through the client.
 pub async fn ensure_namespaces(state: &ApiState) -> Result<(), ApiError> {
-    let namespaces = find("", "v1", "namespaces").expect("namespaces are served");
+    let client = Client::new(state.clone(), MANAGER);
     for name in SYSTEM_NAMESPACES {
-        if state
-            .read(namespaces, &namespaces.key(None, name), name)
-            .await
-            .is_ok()
-        {
+        if client.get::<Namespace>(None, name).await.is_ok() {
             continue;
         }
-        let path = crate::apiserver::request::path::ResourcePath {
-            kind: namespaces,
-            namespace: None,
-            name: None,
-            subresource: None,
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
         };
-        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        match crate::apiserver::handlers::write::create(state, &path, &Query::default(), object)
-            .await
-        {
+        match client.create(&namespace).await {
             Ok(_) => tracing::info!(namespace = name, "created namespace"),
             Err(e) if e.reason == "AlreadyExists" => {}
             Err(e) => return Err(e),

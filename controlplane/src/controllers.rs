@@ -1,9 +1,17 @@
 //! The controllers: each keeps one kind of declared state true, level-triggered and
-//! idempotent, in its own module.
+//! idempotent, in its own module. Each is built from the machinery's
+//! [`Context`](crate::machinery::context::Context) and holds its reconcile logic; the
+//! wiring — which informer changes queue which keys, the work queue, the workers, retries
+//! and shutdown — is the machinery's [`Controller`](crate::machinery::controller::Controller)
+//! runner. Every write goes through the in-process
+//! [`Client`](crate::machinery::client::Client).
 //!
-//! Every controller is built from the manager's [`Context`] (subscribing its informer
-//! handlers, which put keys on its [`WorkQueue`](crate::workqueue::WorkQueue)) and then
-//! runs its workers with [`workqueue::run`](crate::workqueue::run).
+//! Queue-driven: [`deployment`], [`replicaset`], [`job`], [`gc`] (the garbage collector),
+//! [`namespace`], [`endpoints`], [`endpointslice`], [`servicelb`], [`podgc`] (with a
+//! periodic sweep besides) and [`nodelifecycle`]'s taint eviction. Periodic loops:
+//! [`nodelifecycle`]'s node health monitor and [`podgrace`] (expiring graceful
+//! deletions). Shared helpers: `pods` (ownership, expectations, ranking of pods) and
+//! `backends` (the pods behind a Service).
 
 pub(crate) mod backends;
 pub mod deployment;
@@ -14,58 +22,7 @@ pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod podgc;
+pub mod podgrace;
 pub(crate) mod pods;
 pub mod replicaset;
 pub mod servicelb;
-
-use crate::manager::Context;
-use tokio_util::sync::CancellationToken;
-
-/// Every controller, built and not yet running.
-pub struct Controllers {
-    node_lifecycle: nodelifecycle::NodeLifecycle,
-    taint_eviction: nodelifecycle::TaintEviction,
-    pod_gc: podgc::PodGc,
-    replicaset: replicaset::ReplicaSetController,
-    deployment: deployment::DeploymentController,
-    job: job::JobController,
-    gc: gc::GarbageCollector,
-    namespace: namespace::NamespaceController,
-    endpoints: endpoints::EndpointsController,
-    endpointslice: endpointslice::EndpointSliceController,
-    servicelb: servicelb::ServiceLb,
-}
-
-impl Controllers {
-    /// Builds every controller.
-    pub fn new(ctx: &Context) -> Self {
-        Self {
-            node_lifecycle: nodelifecycle::NodeLifecycle::new(ctx),
-            taint_eviction: nodelifecycle::TaintEviction::new(ctx),
-            pod_gc: podgc::PodGc::new(ctx),
-            replicaset: replicaset::ReplicaSetController::new(ctx),
-            deployment: deployment::DeploymentController::new(ctx),
-            job: job::JobController::new(ctx),
-            gc: gc::GarbageCollector::new(ctx),
-            namespace: namespace::NamespaceController::new(ctx),
-            endpoints: endpoints::EndpointsController::new(ctx),
-            endpointslice: endpointslice::EndpointSliceController::new(ctx),
-            servicelb: servicelb::ServiceLb::new(ctx),
-        }
-    }
-
-    /// Runs every controller until `shutdown`.
-    pub fn spawn(self, shutdown: &CancellationToken) {
-        tokio::spawn(self.node_lifecycle.run(shutdown.clone()));
-        tokio::spawn(self.taint_eviction.run(shutdown.clone()));
-        tokio::spawn(self.pod_gc.run(shutdown.clone()));
-        tokio::spawn(self.replicaset.run(shutdown.clone()));
-        tokio::spawn(self.deployment.run(shutdown.clone()));
-        tokio::spawn(self.job.run(shutdown.clone()));
-        tokio::spawn(self.gc.run(shutdown.clone()));
-        tokio::spawn(self.namespace.run(shutdown.clone()));
-        tokio::spawn(self.endpoints.run(shutdown.clone()));
-        tokio::spawn(self.endpointslice.run(shutdown.clone()));
-        tokio::spawn(self.servicelb.run(shutdown.clone()));
-    }
-}

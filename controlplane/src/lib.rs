@@ -10,29 +10,17 @@
 //!   durable embedded implementation; [`store::MemoryStore`] an in-memory one for tests.
 //! - [`cache`]: the watch cache, [`cache::CachedStore`], a [`store::Store`] that serves reads
 //!   and watches of API objects from memory, kept in step with the store by one watch.
-//! - [`module_store`]: the content-addressed store of wasm modules on disk, which the API
-//!   serves at `/skiff/v1/modules/`.
-//! - [`kinds`]: the resource types the API serves; [`selector`]: label and field
-//!   selectors; [`objects`]: the metadata lifecycle every kind shares.
-//! - [`bootstrap`]: first-start setup (the default namespaces, the admin kubeconfig).
-//! - [`manager`]: the controller manager, which runs the [`scheduler`] and the
-//!   [`controllers`] over shared [`informer`]s, each controller with its [`workqueue`];
-//!   they write through the in-process [`client`] and record [`events`].
-//! - [`grace`]: deletes pods whose graceful deletion has run out.
-//!
-//! [`ApiState`]: apiserver::ApiState
+//! - [`machinery`]: the controller machinery — informers, the in-process client, events,
+//!   the work queue and the one controller runner — that [`scheduler`] and
+//!   [`controllers`] are built from; [`manager`] builds and starts them all.
 
 pub mod apiserver;
 pub mod bootstrap;
 pub mod cache;
-pub mod client;
 pub mod controllers;
-pub mod events;
-pub mod grace;
-pub mod informer;
+pub mod machinery;
 pub mod manager;
 pub mod module_store;
 pub mod objects;
 pub mod scheduler;
 pub mod store;
-pub mod workqueue;

@@ -2,8 +2,9 @@
 //! deleted, not finished) on a node, through the `binding` subresource, as kube-scheduler
 //! does — reading only from the informers.
 //!
-//! Handlers on the pod and node informers keep a cache of every node and the pods counted
-//! against it (`cache`), and put pending pods on a queue (`queue`). The scheduler's loop
+//! Handlers on the pod and node informers keep a ledger of every node and the pods counted
+//! against it (`ledger`; not to be confused with the API server's watch cache), and put
+//! pending pods on a queue (`queue`). The scheduler's loop
 //! drains the queue in batches: each batch is decided against one `snapshot` of the
 //! nodes — filters (`filter`) say which nodes a pod fits, scores (`score`) which of those
 //! is best, and each placed pod counts against its node at once (it is *assumed* there) —
@@ -13,12 +14,15 @@
 //!
 //! The other parts: `resources` (what pods ask and nodes offer), `taints`
 //! and `affinity` (where pods may go), `pod` and `node` (the scheduler's view of each).
+//! It is built from the controller machinery's
+//! [`Context`](crate::machinery::context::Context) like the controllers, but keeps its own
+//! queue (pods wait for the cluster to change, not for a backoff).
 
 mod affinity;
 mod bind;
-mod cache;
 mod diagnosis;
 mod filter;
+mod ledger;
 mod node;
 mod pod;
 mod queue;
@@ -30,11 +34,11 @@ pub(crate) mod taints;
 #[cfg(test)]
 mod testing;
 
-use crate::informer::{Change, Informer};
-use crate::manager::Context;
+use crate::machinery::context::Context;
+use crate::machinery::informer::{Change, Informer};
 use bind::Binder;
-use cache::Cache;
 use k8s_openapi::api::core::v1::{Node, Pod};
+use ledger::Ledger;
 use pod::{PodInfo, is_pending};
 use queue::Queue;
 use report::Reporter;
@@ -53,7 +57,7 @@ pub const BATCH: usize = 512;
 /// The scheduler.
 pub struct Scheduler {
     pods: Informer<Pod>,
-    cache: Arc<Cache>,
+    ledger: Arc<Ledger>,
     queue: Arc<Queue>,
     binder: Arc<Binder>,
     reporter: Arc<Reporter>,
@@ -62,7 +66,7 @@ pub struct Scheduler {
 impl Scheduler {
     /// Builds the scheduler, subscribing to the informers it needs.
     pub fn new(ctx: &Context) -> Self {
-        let cache = Arc::new(Cache::new());
+        let ledger = Arc::new(Ledger::new());
         let queue = Arc::new(Queue::new());
         let permits = Arc::new(Semaphore::new(bind::MAX_IN_FLIGHT));
         let client = ctx.client(SCHEDULER_NAME);
@@ -75,38 +79,38 @@ impl Scheduler {
         let binder = Arc::new(Binder::new(
             client,
             events,
-            Arc::clone(&cache),
+            Arc::clone(&ledger),
             Arc::clone(&queue),
             permits,
         ));
         let nodes = ctx.informers.nodes.clone();
         {
-            let (cache, queue) = (Arc::clone(&cache), Arc::clone(&queue));
+            let (ledger, queue) = (Arc::clone(&ledger), Arc::clone(&queue));
             let informer = nodes.clone();
             ctx.informers
                 .nodes
                 .subscribe(move |change: &Change<'_, Node>| {
                     let node = change.new.and_then(|_| informer.get(change.key));
-                    if cache.node_changed(change.key, node) {
+                    if ledger.node_changed(change.key, node) {
                         queue.cluster_changed();
                     }
                 });
         }
         {
-            let (cache, queue, reporter) = (
-                Arc::clone(&cache),
+            let (ledger, queue, reporter) = (
+                Arc::clone(&ledger),
                 Arc::clone(&queue),
                 Arc::clone(&reporter),
             );
             ctx.informers
                 .pods
                 .subscribe(move |change: &Change<'_, Pod>| {
-                    on_pod_change(change, &cache, &queue, &reporter);
+                    on_pod_change(change, &ledger, &queue, &reporter);
                 });
         }
         Self {
             pods: ctx.informers.pods.clone(),
-            cache,
+            ledger,
             queue,
             binder,
             reporter,
@@ -146,13 +150,13 @@ impl Scheduler {
             .filter_map(|key| self.pods.get(key))
             .filter(|pod| is_pending(pod))
             .map(PodInfo::new)
-            .filter(|pod| !self.cache.is_assumed(&pod.key))
+            .filter(|pod| !self.ledger.is_assumed(&pod.key))
             .collect();
         // Higher priority first; otherwise in the order they came.
         pods.sort_by_key(|p| {
             std::cmp::Reverse(p.pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0))
         });
-        let mut snapshot = self.cache.snapshot();
+        let mut snapshot = self.ledger.snapshot();
         let mut placed = Vec::with_capacity(pods.len());
         let mut failed = Vec::new();
         for pod in pods {
@@ -161,7 +165,7 @@ impl Scheduler {
                 Err(diagnosis) => failed.push((pod, diagnosis)),
             }
         }
-        self.cache.assume(&placed);
+        self.ledger.assume(&placed);
         for (pod, node) in placed {
             self.binder.start(pod, node).await;
         }
@@ -174,9 +178,9 @@ impl Scheduler {
     }
 }
 
-/// Keeps the cache and the queue in step with one pod change.
-fn on_pod_change(change: &Change<'_, Pod>, cache: &Cache, queue: &Queue, reporter: &Reporter) {
-    if cache.pod_changed(change.key, change.new) {
+/// Keeps the ledger and the queue in step with one pod change.
+fn on_pod_change(change: &Change<'_, Pod>, ledger: &Ledger, queue: &Queue, reporter: &Reporter) {
+    if ledger.pod_changed(change.key, change.new) {
         queue.cluster_changed();
     }
     match change.new {

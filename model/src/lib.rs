@@ -7,11 +7,12 @@
 //! - [`time`]: the clock as Kubernetes writes it (`Time`, `MicroTime`, RFC 3339 text).
 //! - [`kinds`]: the table of resource types served, with their names, scope and storage
 //!   keys.
-//! - [`namespaces`]: the namespaces every cluster has.
+//! - [`namespaces`]: the namespaces every cluster has; [`labels`]: well-known labels.
 //! - [`events`]: the event recorder every component writes its Events with.
 
 pub mod events;
 pub mod kinds;
+pub mod labels;
 pub mod namespaces;
 pub mod quantity;
 pub mod selector;

@@ -60,8 +60,8 @@ pub(crate) async fn get(client: Option<&kube::Client>, digest: &str) -> Result<B
 #[cfg(test)]
 mod tests {
     use crate::image::{ImageStore, PullError, PullPolicy};
-    use skiff_controlplane::api::{self, ApiState};
-    use skiff_controlplane::modules::{Digest, ModuleStore};
+    use skiff_controlplane::apiserver::{self, ApiState};
+    use skiff_controlplane::module_store::{Digest, ModuleStore};
     use skiff_controlplane::store::{Config, MemoryStore};
     use std::sync::Arc;
     use tokio_util::sync::CancellationToken;

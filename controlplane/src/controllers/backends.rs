@@ -10,7 +10,7 @@
 //!
 //! [`service_keys`] turns a pod change into the keys of the Services to look at again.
 
-use crate::informer::{Change, Informer, key_of};
+use crate::machinery::informer::{Change, Informer, key_of};
 use k8s_openapi::api::core::v1::{Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;

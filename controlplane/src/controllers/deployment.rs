@@ -31,11 +31,11 @@ mod sync;
 use super::pods::ownership::{self, Claim, controller_of};
 use super::pods::{self, is_deleting};
 use crate::apiserver::error::ApiError;
-use crate::client::Client;
-use crate::events::{Involved, Recorder};
-use crate::informer::{Change, Informer, key_of};
-use crate::manager::Context;
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::Client;
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::events::{Involved, Recorder};
+use crate::machinery::informer::{Change, Informer, key_of};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -80,6 +80,7 @@ impl Error {
 
 /// The Deployment controller, built and not yet running.
 pub struct DeploymentController {
+    controller: Controller<String>,
     shared: Arc<Shared>,
 }
 
@@ -90,62 +91,43 @@ struct Shared {
     pods: Informer<Pod>,
     client: Client,
     events: Recorder,
-    queue: WorkQueue<String>,
 }
 
 impl DeploymentController {
-    /// Builds the controller, subscribing to Deployment, ReplicaSet and pod changes.
+    /// Builds the controller, watching Deployments, ReplicaSets and pods.
     pub fn new(ctx: &Context) -> Self {
         let informers = &ctx.informers;
+        let owners = Owners {
+            deployments: informers.deployments.clone(),
+            replicasets: informers.replicasets.clone(),
+        };
+        let pod_owners = owners.clone();
+        let controller = Controller::new("deployment", WORKERS)
+            .watches(&informers.deployments, |change| {
+                let unchanged = change.old.zip(change.new).is_some_and(|(o, n)| {
+                    o.metadata.resource_version == n.metadata.resource_version
+                });
+                (!unchanged).then(|| change.key.to_string())
+            })
+            .watches(&informers.replicasets, move |change| {
+                owners.replicaset_changed(change)
+            })
+            .watches(&informers.pods, move |change| {
+                pod_owners.pod_changed(change)
+            });
         let shared = Arc::new(Shared {
             deployments: informers.deployments.clone(),
             replicasets: informers.replicasets.clone(),
             pods: informers.pods.clone(),
             client: ctx.client("deployment-controller"),
             events: ctx.events.component("deployment-controller"),
-            queue: WorkQueue::new(),
         });
-        let queue = shared.queue.clone();
-        informers.deployments.subscribe(move |change| {
-            let unchanged = change
-                .old
-                .zip(change.new)
-                .is_some_and(|(o, n)| o.metadata.resource_version == n.metadata.resource_version);
-            if !unchanged {
-                queue.add(change.key.to_string());
-            }
-        });
-        let owners = Owners {
-            deployments: informers.deployments.clone(),
-            replicasets: informers.replicasets.clone(),
-            queue: shared.queue.clone(),
-        };
-        let pod_owners = owners.clone();
-        informers
-            .replicasets
-            .subscribe(move |change| owners.replicaset_changed(change));
-        let owners = pod_owners;
-        informers
-            .pods
-            .subscribe(move |change| owners.pod_changed(change));
-        Self { shared }
+        Self { controller, shared }
     }
 
     /// Reconciles Deployments until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let shared = self.shared;
-        let queue = shared.queue.clone();
-        workqueue::run(
-            "deployment",
-            queue,
-            WORKERS,
-            shutdown,
-            move |key: String| {
-                let shared = shared.clone();
-                async move { shared.reconcile(&key).await }
-            },
-        )
-        .await;
+        self.controller.run(self.shared, shutdown).await;
     }
 }
 
@@ -154,81 +136,77 @@ impl DeploymentController {
 struct Owners {
     deployments: Informer<Deployment>,
     replicasets: Informer<ReplicaSet>,
-    queue: WorkQueue<String>,
 }
 
 impl Owners {
-    fn replicaset_changed(&self, change: &Change<'_, ReplicaSet>) {
+    fn replicaset_changed(&self, change: &Change<'_, ReplicaSet>) -> Vec<String> {
+        let mut keys = Vec::new();
         if let Some(old) = change.old {
             let new_ref = change.new.and_then(|n| controller_of(&n.metadata));
             if controller_of(&old.metadata) != new_ref {
-                self.enqueue_owner(&old.metadata);
+                keys.extend(self.owner(&old.metadata));
             }
         }
         let rs = change.object();
         if controller_of(&rs.metadata).is_some() {
-            self.enqueue_owner(&rs.metadata);
-            return;
+            keys.extend(self.owner(&rs.metadata));
+            return keys;
         }
         let labels_changed = change
             .old
             .zip(change.new)
             .is_none_or(|(o, n)| o.metadata.labels != n.metadata.labels);
         if change.new.is_some() && labels_changed {
-            self.enqueue_selecting(&rs.metadata);
+            keys.extend(self.selecting(&rs.metadata));
         }
+        keys
     }
 
-    fn pod_changed(&self, change: &Change<'_, Pod>) {
+    fn pod_changed(&self, change: &Change<'_, Pod>) -> Option<String> {
         let pod = change.object();
-        let Some(r) = controller_of(&pod.metadata).filter(|r| r.kind == "ReplicaSet") else {
-            return;
-        };
-        let Some(rs) = self
+        let r = controller_of(&pod.metadata).filter(|r| r.kind == "ReplicaSet")?;
+        let rs = self
             .replicasets
-            .get_named(pod.metadata.namespace.as_deref(), &r.name)
-        else {
-            return;
-        };
+            .get_named(pod.metadata.namespace.as_deref(), &r.name)?;
         if rs.metadata.uid.as_deref() == Some(r.uid.as_str()) {
-            self.enqueue_owner(&rs.metadata);
+            self.owner(&rs.metadata)
+        } else {
+            None
         }
     }
 
-    /// Queues the Deployment controlling the object with `meta`, if it exists.
-    fn enqueue_owner(&self, meta: &ObjectMeta) {
-        let Some(r) = controller_of(meta).filter(|r| r.kind == "Deployment") else {
-            return;
-        };
-        let Some(d) = self
+    /// The key of the Deployment controlling the object with `meta`, if it exists.
+    fn owner(&self, meta: &ObjectMeta) -> Option<String> {
+        let r = controller_of(meta).filter(|r| r.kind == "Deployment")?;
+        let d = self
             .deployments
-            .get_named(meta.namespace.as_deref(), &r.name)
-        else {
-            return;
-        };
-        if d.metadata.uid.as_deref() == Some(r.uid.as_str()) {
-            self.queue.add(key_of(&d.metadata));
-        }
+            .get_named(meta.namespace.as_deref(), &r.name)?;
+        (d.metadata.uid.as_deref() == Some(r.uid.as_str())).then(|| key_of(&d.metadata))
     }
 
-    /// Queues every Deployment whose selector matches the orphan with `meta`.
-    fn enqueue_selecting(&self, meta: &ObjectMeta) {
+    /// The keys of every Deployment whose selector matches the orphan with `meta`.
+    fn selecting(&self, meta: &ObjectMeta) -> Vec<String> {
         let namespace = meta.namespace.as_deref().unwrap_or_default();
+        let mut keys = Vec::new();
         for d in self.deployments.list_namespace(namespace) {
             let Some(Ok(selector)) = d.spec.as_ref().map(|s| pods::selector(&s.selector)) else {
                 continue;
             };
             if !selector.is_empty() && selector.matches(pods::labels(meta)) {
-                self.queue.add(key_of(&d.metadata));
+                keys.push(key_of(&d.metadata));
             }
         }
+        keys
     }
 }
 
-impl Shared {
-    async fn reconcile(&self, key: &str) -> Result<Requeue, Error> {
+impl Reconciler for Shared {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
         let Some(d) = self.deployments.get(key) else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let d = (*d).clone();
         let spec_selector = d
@@ -241,16 +219,18 @@ impl Shared {
             Ok(_) => return self.selecting_everything(key, d).await,
             Err(e) => {
                 tracing::warn!(deployment = %key, error = %e, "Deployment has an invalid selector; ignored");
-                return Ok(Requeue::Done);
+                return Ok(Action::await_change());
             }
         };
         let rses = self.claim_replicasets(key, &d, &selector).await?;
         rollout::Rollout::new(self, key, d, rses).run().await
     }
+}
 
+impl Shared {
     /// A Deployment that selects every pod is not acted on (it would adopt everything);
     /// it is told so, and its generation counted as observed.
-    async fn selecting_everything(&self, key: &str, d: Deployment) -> Result<Requeue, Error> {
+    async fn selecting_everything(&self, key: &str, d: Deployment) -> Result<Action, Error> {
         self.events.warning(
             Involved::of::<Deployment>(&d.metadata),
             "SelectingAll",
@@ -259,7 +239,7 @@ impl Shared {
         let generation = d.metadata.generation;
         let observed = d.status.as_ref().and_then(|s| s.observed_generation);
         if observed >= generation {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         let name = d.metadata.name.clone().unwrap_or_default();
         let result = self
@@ -272,8 +252,8 @@ impl Shared {
             })
             .await;
         match result {
-            Ok(_) => Ok(Requeue::Done),
-            Err(e) if e.reason == "NotFound" => Ok(Requeue::Done),
+            Ok(_) => Ok(Action::await_change()),
+            Err(e) if e.reason == "NotFound" => Ok(Action::await_change()),
             Err(e) => Err(Error::api("update the status", key, &e)),
         }
     }

@@ -15,10 +15,10 @@
 
 use super::backends::{self, Backend, controlled_by, controller_ref};
 use crate::apiserver::error::ApiError;
-use crate::client::{Client, Propagation};
-use crate::informer::{Informer, split_key};
-use crate::manager::Context;
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::{Client, Propagation};
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::informer::{Informer, split_key};
 use k8s_openapi::api::core::v1::{
     EndpointAddress, EndpointPort, EndpointSubset, Endpoints, ObjectReference, Pod, Service,
 };
@@ -54,6 +54,7 @@ impl Error {
 
 /// The Endpoints controller, built and not yet running.
 pub struct EndpointsController {
+    controller: Controller<String>,
     shared: Arc<Shared>,
 }
 
@@ -62,51 +63,39 @@ struct Shared {
     pods: Informer<Pod>,
     endpoints: Informer<Endpoints>,
     client: Client,
-    queue: WorkQueue<String>,
 }
 
 impl EndpointsController {
-    /// Builds the controller, subscribing to Service, pod and Endpoints changes.
+    /// Builds the controller, watching Services, pods and Endpoints.
     pub fn new(ctx: &Context) -> Self {
         let informers = &ctx.informers;
+        let services = informers.services.clone();
+        let controller = Controller::new("endpoints", WORKERS)
+            .watches(&informers.services, |change| Some(change.key.to_string()))
+            .watches(&informers.pods, move |change| {
+                backends::service_keys(&services, change)
+            })
+            .watches(&informers.endpoints, |change| Some(change.key.to_string()));
         let shared = Arc::new(Shared {
             services: informers.services.clone(),
             pods: informers.pods.clone(),
             endpoints: informers.endpoints.clone(),
             client: ctx.client("endpoint-controller"),
-            queue: WorkQueue::new(),
         });
-        let queue = shared.queue.clone();
-        informers
-            .services
-            .subscribe(move |change| queue.add(change.key.to_string()));
-        let (queue, services) = (shared.queue.clone(), informers.services.clone());
-        informers.pods.subscribe(move |change| {
-            for key in backends::service_keys(&services, change) {
-                queue.add(key);
-            }
-        });
-        let queue = shared.queue.clone();
-        informers
-            .endpoints
-            .subscribe(move |change| queue.add(change.key.to_string()));
-        Self { shared }
+        Self { controller, shared }
     }
 
     /// Reconciles Services until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let shared = self.shared;
-        let queue = shared.queue.clone();
-        workqueue::run("endpoints", queue, WORKERS, shutdown, move |key: String| {
-            let shared = shared.clone();
-            async move { shared.reconcile(&key).await }
-        })
-        .await;
+        self.controller.run(self.shared, shutdown).await;
     }
 }
 
-impl Shared {
-    async fn reconcile(&self, key: &str) -> Result<Requeue, Error> {
+impl Reconciler for Shared {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
         let (namespace, name) = split_key(key);
         let namespace = namespace.unwrap_or_default();
         let service = self.services.get(key);
@@ -124,7 +113,7 @@ impl Shared {
                     Err(e) => return Err(Error::api("delete", key, &e)),
                 }
             }
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let pods = self.pods.list_namespace(namespace);
         let publish = service
@@ -139,7 +128,7 @@ impl Shared {
         if let Some(current) = &existing
             && desired.matches(current, &service)
         {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         if existing.is_none() {
             let endpoints = Endpoints {
@@ -153,7 +142,7 @@ impl Shared {
                 subsets: non_empty(desired.subsets.clone()),
             };
             match self.client.create(&endpoints).await {
-                Ok(_) => return Ok(Requeue::Done),
+                Ok(_) => return Ok(Action::await_change()),
                 // Written since the informer last heard: update the stored one.
                 Err(e) if e.reason == "AlreadyExists" => {}
                 Err(e) => return Err(Error::api("create", key, &e)),
@@ -169,7 +158,7 @@ impl Shared {
             })
             .await
             .map_err(|e| Error::api("update", key, &e))?;
-        Ok(Requeue::Done)
+        Ok(Action::await_change())
     }
 }
 

@@ -22,14 +22,16 @@ pub use desired::MAX_ENDPOINTS_PER_SLICE;
 
 use super::backends::{self, controlled_by, controller_ref};
 use crate::apiserver::error::ApiError;
-use crate::client::{Client, Propagation};
-use crate::informer::{Informer, split_key};
-use crate::manager::{BY_SERVICE, Context};
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::{Client, Propagation};
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::informer::{Informer, split_key};
+use crate::machinery::informers::BY_SERVICE;
 use desired::Slice;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use skiff_model::labels::SERVICE_NAME_LABEL;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,8 +39,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Services reconciled at once (Kubernetes' `--concurrent-service-endpoint-syncs`).
 pub const WORKERS: usize = 5;
-/// Label naming the Service an EndpointSlice belongs to.
-pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 /// Label naming the controller that manages an EndpointSlice.
 pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 /// This controller's value of [`MANAGED_BY_LABEL`] (Kubernetes' own, so that tools that
@@ -78,6 +78,7 @@ impl Error {
 
 /// The EndpointSlice controller, built and not yet running.
 pub struct EndpointSliceController {
+    controller: Controller<String>,
     shared: Arc<Shared>,
 }
 
@@ -86,58 +87,36 @@ struct Shared {
     pods: Informer<Pod>,
     slices: Informer<EndpointSlice>,
     client: Client,
-    queue: WorkQueue<String>,
 }
 
 impl EndpointSliceController {
-    /// Builds the controller, subscribing to Service, pod and EndpointSlice changes.
+    /// Builds the controller, watching Services, pods and EndpointSlices.
     pub fn new(ctx: &Context) -> Self {
         let informers = &ctx.informers;
+        let services = informers.services.clone();
+        let controller = Controller::new("endpointslice", WORKERS)
+            .watches(&informers.services, |change| Some(change.key.to_string()))
+            .watches(&informers.pods, move |change| {
+                backends::service_keys(&services, change)
+            })
+            .watches(&informers.endpointslices, |change| {
+                let slice = change.object();
+                let service = service_name(slice).filter(|_| managed(slice))?;
+                let namespace = slice.metadata.namespace.as_deref().unwrap_or_default();
+                Some(format!("{namespace}/{service}"))
+            });
         let shared = Arc::new(Shared {
             services: informers.services.clone(),
             pods: informers.pods.clone(),
             slices: informers.endpointslices.clone(),
             client: ctx.client("endpointslice-controller"),
-            queue: WorkQueue::new(),
         });
-        let queue = shared.queue.clone();
-        informers
-            .services
-            .subscribe(move |change| queue.add(change.key.to_string()));
-        let (queue, services) = (shared.queue.clone(), informers.services.clone());
-        informers.pods.subscribe(move |change| {
-            for key in backends::service_keys(&services, change) {
-                queue.add(key);
-            }
-        });
-        let queue = shared.queue.clone();
-        informers.endpointslices.subscribe(move |change| {
-            let slice = change.object();
-            if managed(slice)
-                && let Some(service) = service_name(slice)
-            {
-                let namespace = slice.metadata.namespace.as_deref().unwrap_or_default();
-                queue.add(format!("{namespace}/{service}"));
-            }
-        });
-        Self { shared }
+        Self { controller, shared }
     }
 
     /// Reconciles Services until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let shared = self.shared;
-        let queue = shared.queue.clone();
-        workqueue::run(
-            "endpointslice",
-            queue,
-            WORKERS,
-            shutdown,
-            move |key: String| {
-                let shared = shared.clone();
-                async move { shared.reconcile(&key).await }
-            },
-        )
-        .await;
+        self.controller.run(self.shared, shutdown).await;
     }
 }
 
@@ -153,8 +132,11 @@ fn label<'a>(slice: &'a EndpointSlice, key: &str) -> Option<&'a str> {
     slice.metadata.labels.as_ref()?.get(key).map(String::as_str)
 }
 
-impl Shared {
-    async fn reconcile(&self, key: &str) -> Result<Requeue, Error> {
+impl Reconciler for Shared {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
         let (namespace, name) = split_key(key);
         let namespace = namespace.unwrap_or_default();
         let existing: Vec<Arc<EndpointSlice>> = self
@@ -174,7 +156,7 @@ impl Shared {
             self.delete(key, slice).await?;
         }
         let Some(service) = service else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let pods = self.pods.list_namespace(namespace);
         let publish = service
@@ -202,9 +184,11 @@ impl Shared {
         if written > 0 && !self.slices.wait_for_revision(written, SEEN_TIMEOUT).await {
             return Err(Error::Unseen(key.to_string()));
         }
-        Ok(Requeue::Done)
+        Ok(Action::await_change())
     }
+}
 
+impl Shared {
     async fn create(
         &self,
         key: &str,

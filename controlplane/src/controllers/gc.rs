@@ -26,10 +26,10 @@ mod sources;
 
 pub use error::Error;
 
-use crate::apiserver::ApiState;
-use crate::apiserver::handlers::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
-use crate::manager::Context;
-use crate::workqueue::{self, WorkQueue};
+use crate::machinery::client::{Client, FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::workqueue::WorkQueue;
 use item::{Item, ObjectRef};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use skiff_model::kinds::ResourceKind;
@@ -40,58 +40,58 @@ use tokio_util::sync::CancellationToken;
 /// Items looked at concurrently.
 pub const WORKERS: usize = 4;
 
+/// The field manager of the collector's writes.
+const MANAGER: &str = "garbage-collector";
+
 /// The garbage collector.
 pub struct GarbageCollector {
+    controller: Controller<Item>,
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    state: ApiState,
+    client: Client,
     sources: Sources,
+    /// The collector's own queue: an owner that goes queues its dependents.
     queue: WorkQueue<Item>,
 }
 
 impl GarbageCollector {
-    /// Builds the collector, subscribing to every informer.
+    /// Builds the collector, watching every informer.
     pub fn new(ctx: &Context) -> Self {
         let sources = Sources::new(&ctx.informers);
-        let queue = WorkQueue::new();
+        let controller = Controller::new("garbage-collector", WORKERS);
         for source in sources.iter() {
-            let queue = queue.clone();
+            let queue = controller.queue();
             source.subscribe(Arc::new(move |kind, old, new| {
                 for item in items(kind, old, new) {
                     queue.add(item);
                 }
             }));
         }
-        Self {
-            inner: Arc::new(Inner {
-                state: ctx.state.clone(),
-                sources,
-                queue,
-            }),
-        }
+        let inner = Arc::new(Inner {
+            client: ctx.client(MANAGER),
+            queue: controller.queue(),
+            sources,
+        });
+        Self { controller, inner }
     }
 
     /// Collects until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let inner = self.inner.clone();
-        workqueue::run(
-            "garbage-collector",
-            inner.queue.clone(),
-            WORKERS,
-            shutdown,
-            move |item: Item| {
-                let inner = inner.clone();
-                async move {
-                    match &item {
-                        Item::Dependent(r) => inner.attempt_to_delete(r).await,
-                        Item::Owner(r) => inner.process_owner(r).await,
-                    }
-                }
-            },
-        )
-        .await;
+        self.controller.run(self.inner, shutdown).await;
+    }
+}
+
+impl Reconciler for Inner {
+    type Key = Item;
+    type Error = Error;
+
+    async fn reconcile(&self, item: &Item) -> Result<Action, Error> {
+        match item {
+            Item::Dependent(r) => self.attempt_to_delete(r).await,
+            Item::Owner(r) => self.process_owner(r).await,
+        }
     }
 }
 

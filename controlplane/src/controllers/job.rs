@@ -37,11 +37,12 @@ mod writes;
 pub use error::Error;
 pub use pods::{COMPLETION_INDEX, TRACKING_FINALIZER};
 
-use crate::client::Client;
-use crate::events::Recorder;
-use crate::informer::{Informer, key_of};
-use crate::manager::Context;
-use crate::workqueue::{self, WorkQueue};
+use crate::machinery::client::Client;
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::events::Recorder;
+use crate::machinery::informer::{Informer, key_of};
+use crate::machinery::workqueue::WorkQueue;
 use backoff::Backoffs;
 use expectations::Expectations;
 use k8s_openapi::api::batch::v1::Job;
@@ -57,6 +58,8 @@ const COMPONENT: &str = "job-controller";
 
 /// The Job controller.
 pub struct JobController {
+    jobs: Controller<String>,
+    orphans: Controller<String>,
     inner: Arc<Inner>,
 }
 
@@ -65,73 +68,74 @@ struct Inner {
     pods: Informer<Pod>,
     client: Client,
     events: Recorder,
+    /// The Job queue, for an orphan whose Job turns out to exist.
     queue: WorkQueue<String>,
-    orphans: WorkQueue<String>,
     backoffs: Backoffs,
     expectations: Expectations,
 }
 
+/// The pods whose Job may be gone, released by their own queue.
+struct Orphans(Arc<Inner>);
+
 impl JobController {
-    /// Builds the controller, subscribing to Jobs and pods.
+    /// Builds the controller, watching Jobs and pods.
     pub fn new(ctx: &Context) -> Self {
+        let informers = &ctx.informers;
+        let jobs = Controller::new("job", WORKERS)
+            .watches(&informers.jobs, |change| Some(change.key.to_string()))
+            .watches(&informers.pods, |change| {
+                [change.old, change.new]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(pods::job_key)
+                    .collect::<Vec<_>>()
+            });
+        let known = informers.jobs.clone();
+        let orphans = Controller::new("job-orphans", 1).watches(&informers.pods, move |change| {
+            change
+                .new
+                .filter(|pod| pods::is_tracked(pod) && !pods::job_known(pod, &known))
+                .map(|_| change.key.to_string())
+        });
         let inner = Arc::new(Inner {
-            jobs: ctx.informers.jobs.clone(),
-            pods: ctx.informers.pods.clone(),
+            jobs: informers.jobs.clone(),
+            pods: informers.pods.clone(),
             client: ctx.client(COMPONENT),
             events: ctx.events.component(COMPONENT),
-            queue: WorkQueue::new(),
-            orphans: WorkQueue::new(),
+            queue: jobs.queue(),
             backoffs: Backoffs::default(),
             expectations: Expectations::default(),
         });
-        let queue = inner.queue.clone();
-        inner
-            .jobs
-            .subscribe(move |change| queue.add(change.key.to_string()));
-        let queue = inner.queue.clone();
-        let orphans = inner.orphans.clone();
-        let jobs = inner.jobs.clone();
-        inner.pods.subscribe(move |change| {
-            for pod in [change.old, change.new].into_iter().flatten() {
-                if let Some(job) = pods::job_key(pod) {
-                    queue.add(job);
-                }
-            }
-            if let Some(pod) = change.new
-                && pods::is_tracked(pod)
-                && !pods::job_known(pod, &jobs)
-            {
-                orphans.add(change.key.to_string());
-            }
-        });
-        Self { inner }
+        Self {
+            jobs,
+            orphans,
+            inner,
+        }
     }
 
     /// Reconciles Jobs (and releases orphaned pods) until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let inner = self.inner.clone();
-        let jobs = workqueue::run(
-            "job",
-            inner.queue.clone(),
-            WORKERS,
-            shutdown.clone(),
-            move |key: String| {
-                let inner = inner.clone();
-                async move { inner.sync(&key).await }
-            },
-        );
-        let inner = self.inner.clone();
-        let orphans = workqueue::run(
-            "job-orphans",
-            inner.orphans.clone(),
-            1,
-            shutdown,
-            move |key: String| {
-                let inner = inner.clone();
-                async move { inner.release_orphan(&key).await }
-            },
-        );
+        let jobs = self.jobs.run(self.inner.clone(), shutdown.clone());
+        let orphans = self.orphans.run(Arc::new(Orphans(self.inner)), shutdown);
         tokio::join!(jobs, orphans);
+    }
+}
+
+impl Reconciler for Inner {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
+        self.sync(key).await
+    }
+}
+
+impl Reconciler for Orphans {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
+        self.0.release_orphan(key).await
     }
 }
 

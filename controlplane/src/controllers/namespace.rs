@@ -11,16 +11,11 @@
 //! `kubernetes` finalizer from `spec.finalizers` — upon which the API server deletes the
 //! namespace for good.
 
-use crate::apiserver::ApiState;
 use crate::apiserver::error::ApiError;
-use crate::apiserver::handlers::write::{self, DeleteOptions};
-use crate::apiserver::request::path::ResourcePath;
-use crate::apiserver::request::query::Query;
-use crate::apiserver::state::decode;
-use crate::client::Client;
-use crate::informer::Informer;
-use crate::manager::Context;
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::{Client, DeleteParams, Propagation};
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::informer::Informer;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition, NamespaceSpec, NamespaceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
@@ -58,14 +53,13 @@ pub struct Error {
 
 /// The namespace controller.
 pub struct NamespaceController {
+    controller: Controller<String>,
     inner: Arc<Inner>,
 }
 
 struct Inner {
     namespaces: Informer<Namespace>,
-    state: ApiState,
     client: Client,
-    queue: WorkQueue<String>,
 }
 
 /// What is left in a namespace after a round of deletions.
@@ -80,63 +74,50 @@ struct Remaining {
 }
 
 impl NamespaceController {
-    /// Builds the controller, subscribing to namespaces and pods.
+    /// Builds the controller, watching namespaces and pods.
     pub fn new(ctx: &Context) -> Self {
+        let namespaces = ctx.informers.namespaces.clone();
+        let controller = Controller::new("namespace", WORKERS)
+            .watches(&ctx.informers.namespaces, |change| {
+                change
+                    .new
+                    .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
+                    .then(|| change.key.to_string())
+            })
+            .watches(&ctx.informers.pods, move |change| {
+                let pod = change.old.filter(|_| change.new.is_none())?;
+                let ns = pod.metadata.namespace.as_deref()?;
+                namespaces
+                    .get(ns)
+                    .is_some_and(|n| n.metadata.deletion_timestamp.is_some())
+                    .then(|| ns.to_string())
+            });
         let inner = Arc::new(Inner {
             namespaces: ctx.informers.namespaces.clone(),
-            state: ctx.state.clone(),
             client: ctx.client(COMPONENT),
-            queue: WorkQueue::new(),
         });
-        let queue = inner.queue.clone();
-        inner.namespaces.subscribe(move |change| {
-            if change
-                .new
-                .is_some_and(|ns| ns.metadata.deletion_timestamp.is_some())
-            {
-                queue.add(change.key.to_string());
-            }
-        });
-        let queue = inner.queue.clone();
-        let namespaces = inner.namespaces.clone();
-        ctx.informers.pods.subscribe(move |change| {
-            let Some(pod) = change.old.filter(|_| change.new.is_none()) else {
-                return;
-            };
-            let Some(ns) = pod.metadata.namespace.as_deref() else {
-                return;
-            };
-            if namespaces
-                .get(ns)
-                .is_some_and(|n| n.metadata.deletion_timestamp.is_some())
-            {
-                queue.add(ns.to_string());
-            }
-        });
-        Self { inner }
+        Self { controller, inner }
     }
 
     /// Empties deleted namespaces until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let inner = self.inner.clone();
-        workqueue::run(
-            "namespace",
-            inner.queue.clone(),
-            WORKERS,
-            shutdown,
-            move |name: String| {
-                let inner = inner.clone();
-                async move { inner.sync(&name).await }
-            },
-        )
-        .await;
+        self.controller.run(self.inner, shutdown).await;
+    }
+}
+
+impl Reconciler for Inner {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, name: &String) -> Result<Action, Error> {
+        self.sync(name).await
     }
 }
 
 impl Inner {
-    async fn sync(&self, name: &str) -> Result<Requeue, Error> {
+    async fn sync(&self, name: &str) -> Result<Action, Error> {
         let Some(namespace) = self.namespaces.get(name) else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let ours = namespace
             .spec
@@ -144,12 +125,12 @@ impl Inner {
             .and_then(|s| s.finalizers.as_ref())
             .is_some_and(|f| f.iter().any(|f| f == FINALIZER));
         if namespace.metadata.deletion_timestamp.is_none() || !ours {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         let remaining = self.delete_contents(name).await;
         self.report(name, &namespace, &remaining).await?;
         if !remaining.objects.is_empty() || !remaining.failures.is_empty() {
-            return Ok(Requeue::After(RECHECK));
+            return Ok(Action::requeue(RECHECK));
         }
         tracing::info!(namespace = name, "namespace empty; removing its finalizer");
         self.client
@@ -162,10 +143,10 @@ impl Inner {
                 finalizers.len() != before
             })
             .await
-            .map(|_| Requeue::Done)
+            .map(|_| Action::await_change())
             .or_else(|e| {
                 if e.reason == "NotFound" {
-                    Ok(Requeue::Done)
+                    Ok(Action::await_change())
                 } else {
                     Err(e)
                 }
@@ -182,8 +163,7 @@ impl Inner {
     async fn delete_contents(&self, namespace: &str) -> Remaining {
         let mut remaining = Remaining::default();
         for kind in deletion_order() {
-            let prefix = kind.key_prefix(Some(namespace));
-            let list = match self.state.store.list(&prefix).await {
+            let list = match self.client.list_dynamic(kind, Some(namespace)).await {
                 Ok(list) => list,
                 Err(e) => {
                     remaining
@@ -192,16 +172,15 @@ impl Inner {
                     continue;
                 }
             };
-            for kv in list.items {
-                let Ok(stored) = decode(&kv) else { continue };
-                let object = match self.delete(kind, namespace, &stored.object).await {
+            for stored in list {
+                let object = match self.delete(kind, namespace, &stored).await {
                     Ok(Some(object)) => object,
                     Ok(None) => continue,
                     Err(e) => {
                         remaining
                             .failures
                             .push(format!("{}: {}", kind.qualified(), e.message));
-                        stored.object
+                        stored
                     }
                 };
                 *remaining.objects.entry(resource_name(kind)).or_default() += 1;
@@ -234,22 +213,16 @@ impl Inner {
             return Ok(Some(object.clone()));
         }
         let name = crate::objects::meta::meta_str(object, "name").unwrap_or_default();
-        let path = ResourcePath {
-            kind,
-            namespace: Some(namespace.to_string()),
-            name: Some(name.to_string()),
-            subresource: None,
-        };
-        let query = Query {
-            field_manager: Some(COMPONENT.to_string()),
-            ..Query::default()
-        };
-        let options = DeleteOptions {
+        let params = DeleteParams {
             uid: crate::objects::meta::meta_str(object, "uid").map(String::from),
-            propagation: Some("Background".to_string()),
-            ..DeleteOptions::default()
+            propagation: Some(Propagation::Background),
+            ..DeleteParams::default()
         };
-        match write::delete(&self.state, &path, &query, &options).await {
+        match self
+            .client
+            .delete_dynamic(kind, Some(namespace), name, &params)
+            .await
+        {
             Ok(after) if after.pointer("/metadata/deletionTimestamp").is_some() => Ok(Some(after)),
             Ok(_) => Ok(None),
             Err(e) if e.reason == "NotFound" => Ok(None),
@@ -264,7 +237,7 @@ impl Inner {
         namespace: &Namespace,
         remaining: &Remaining,
     ) -> Result<(), Error> {
-        let now = Time(crate::events::time_now().0);
+        let now = Time(crate::machinery::time::time_now().0);
         let mut status = namespace.status.clone().unwrap_or_default();
         for (kind, failed, reason, message) in conditions(remaining) {
             set(&mut status, kind, failed, reason, message, &now);

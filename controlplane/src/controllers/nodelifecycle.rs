@@ -30,10 +30,10 @@ mod zones;
 pub use eviction::TaintEviction;
 
 use crate::apiserver::error::ApiError;
-use crate::client::Client;
-use crate::events::{Involved, Recorder};
-use crate::informer::Informer;
-use crate::manager::Context;
+use crate::machinery::client::Client;
+use crate::machinery::context::Context;
+use crate::machinery::events::{Involved, Recorder};
+use crate::machinery::informer::Informer;
 use health::Heartbeats;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Taint};
@@ -174,7 +174,7 @@ impl NodeLifecycle {
         this.leases.subscribe(move |change| {
             // A renewed lease matters at once only to a node marked unready: it may be
             // back.
-            let (namespace, name) = crate::informer::split_key(change.key);
+            let (namespace, name) = crate::machinery::informer::split_key(change.key);
             if namespace == Some(NODE_LEASE_NAMESPACE)
                 && nodes
                     .get(name)
@@ -290,7 +290,7 @@ impl NodeLifecycle {
         let name = node.metadata.name.clone().unwrap_or_default();
         let seen = health::heartbeat_time(node);
         let created = node.metadata.creation_timestamp.clone();
-        let now = crate::events::time_now();
+        let now = crate::machinery::time::time_now();
         tracing::info!(node = %name, "node stopped reporting; marking it Unknown");
         self.client
             .update_status::<Node>(None, &name, |node| {
@@ -314,7 +314,7 @@ impl NodeLifecycle {
         let name = node.metadata.name.clone().unwrap_or_default();
         let zone = zones::zone_of(node);
         let all_disrupted = zones.all_disrupted();
-        let stamp = crate::events::time_now();
+        let stamp = crate::machinery::time::time_now();
         // Nothing to do even if a new taint were allowed: no write.
         let mut current = node.spec.as_ref().and_then(|s| s.taints.clone());
         let desired = desired_taints(node, all_disrupted, &mut || true);

@@ -16,11 +16,13 @@
 //! controller's: the graceful-deletion sweeper removes them when their grace runs out.
 
 use crate::apiserver::error::ApiError;
-use crate::client::{Client, Propagation};
 use crate::controllers::nodelifecycle::taints::{self, OUT_OF_SERVICE};
-use crate::informer::{Informer, key_of};
-use crate::manager::{BY_NODE, Context};
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::{Client, Propagation};
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::informer::{Informer, key_of};
+use crate::machinery::informers::BY_NODE;
+use crate::machinery::workqueue::WorkQueue;
 use k8s_openapi::api::core::v1::{Node, Pod, PodCondition};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -87,12 +89,18 @@ impl fmt::Display for Work {
 
 /// The pod garbage collector.
 pub struct PodGc {
+    controller: Controller<Work>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     pods: Informer<Pod>,
     nodes: Informer<Node>,
     client: Client,
     threshold: usize,
+    /// The collector's queue, for the periodic sweep.
     queue: WorkQueue<Work>,
-    /// Terminated pods in the informer, kept by its handler.
+    /// Terminated pods in the informer, kept by its watch.
     terminated: Arc<AtomicUsize>,
 }
 
@@ -123,85 +131,93 @@ fn out_of_service(node: &Node) -> bool {
 }
 
 impl PodGc {
-    /// Builds the collector, subscribing to pods and nodes.
+    /// Builds the collector, watching pods and nodes.
     pub fn new(ctx: &Context) -> Self {
-        let this = Self {
+        let threshold = ctx.config.terminated_pod_threshold;
+        let terminated_count = Arc::<AtomicUsize>::default();
+        let (nodes, count) = (ctx.informers.nodes.clone(), terminated_count.clone());
+        let controller = Controller::new("pod-gc", WORKERS)
+            .watches_with(&ctx.informers.pods, move |change, queue| {
+                let was = change.old.is_some_and(terminated);
+                let is = change.new.is_some_and(terminated);
+                if is && !was {
+                    let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+                    if threshold > 0 && n > threshold {
+                        queue.add(Work::Terminated);
+                    }
+                } else if was && !is {
+                    count.fetch_sub(1, Ordering::Relaxed);
+                }
+                let Some(pod) = change.new else { return };
+                let Some(node) = node_name(pod) else { return };
+                let newly_bound = change.old.is_none_or(|old| node_name(old) != Some(node));
+                let newly_deleting = pod.metadata.deletion_timestamp.is_some()
+                    && change
+                        .old
+                        .is_none_or(|old| old.metadata.deletion_timestamp.is_none());
+                match nodes.get(node) {
+                    None if newly_bound => {
+                        queue.add_after(Work::Orphans(node.to_string()), ORPHAN_QUARANTINE)
+                    }
+                    Some(n) if newly_deleting && out_of_service(&n) => {
+                        queue.add(Work::OutOfService(node.to_string()))
+                    }
+                    _ => {}
+                }
+            })
+            .watches_with(&ctx.informers.nodes, |change, queue| match change.new {
+                None => queue.add_after(Work::Orphans(change.key.to_string()), ORPHAN_QUARANTINE),
+                Some(node) if out_of_service(node) => {
+                    queue.add(Work::OutOfService(change.key.to_string()))
+                }
+                Some(_) => {}
+            });
+        let inner = Arc::new(Inner {
             pods: ctx.informers.pods.clone(),
             nodes: ctx.informers.nodes.clone(),
             client: ctx.client("pod-garbage-collector"),
-            threshold: ctx.config.terminated_pod_threshold,
-            queue: WorkQueue::new(),
-            terminated: Arc::default(),
-        };
-        let (queue, nodes, count, threshold) = (
-            this.queue.clone(),
-            this.nodes.clone(),
-            this.terminated.clone(),
-            this.threshold,
-        );
-        this.pods.subscribe(move |change| {
-            let was = change.old.is_some_and(terminated);
-            let is = change.new.is_some_and(terminated);
-            if is && !was {
-                let n = count.fetch_add(1, Ordering::Relaxed) + 1;
-                if threshold > 0 && n > threshold {
-                    queue.add(Work::Terminated);
-                }
-            } else if was && !is {
-                count.fetch_sub(1, Ordering::Relaxed);
-            }
-            let Some(pod) = change.new else { return };
-            let Some(node) = node_name(pod) else { return };
-            let newly_bound = change.old.is_none_or(|old| node_name(old) != Some(node));
-            let newly_deleting = pod.metadata.deletion_timestamp.is_some()
-                && change
-                    .old
-                    .is_none_or(|old| old.metadata.deletion_timestamp.is_none());
-            match nodes.get(node) {
-                None if newly_bound => {
-                    queue.add_after(Work::Orphans(node.to_string()), ORPHAN_QUARANTINE)
-                }
-                Some(n) if newly_deleting && out_of_service(&n) => {
-                    queue.add(Work::OutOfService(node.to_string()))
-                }
-                _ => {}
-            }
+            threshold,
+            queue: controller.queue(),
+            terminated: terminated_count,
         });
-        let queue = this.queue.clone();
-        this.nodes.subscribe(move |change| match change.new {
-            None => queue.add_after(Work::Orphans(change.key.to_string()), ORPHAN_QUARANTINE),
-            Some(node) if out_of_service(node) => {
-                queue.add(Work::OutOfService(change.key.to_string()))
-            }
-            Some(_) => {}
-        });
-        this
+        Self { controller, inner }
     }
 
     /// Runs the workers and the periodic sweep until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let this = Arc::new(self);
         let sweeper = {
-            let this = this.clone();
+            let inner = self.inner.clone();
             let shutdown = shutdown.clone();
             async move {
                 let mut tick = tokio::time::interval(GC_PERIOD);
                 loop {
                     tokio::select! {
                         () = shutdown.cancelled() => return,
-                        _ = tick.tick() => this.sweep(),
+                        _ = tick.tick() => inner.sweep(),
                     }
                 }
             }
         };
-        let queue = this.queue.clone();
-        let workers = workqueue::run("pod-gc", queue, WORKERS, shutdown, move |work| {
-            let this = this.clone();
-            async move { this.reconcile(work).await }
-        });
+        let workers = self.controller.run(self.inner, shutdown);
         tokio::join!(sweeper, workers);
     }
+}
 
+impl Reconciler for Inner {
+    type Key = Work;
+    type Error = Error;
+
+    async fn reconcile(&self, work: &Work) -> Result<Action, Error> {
+        match work {
+            Work::Terminated => self.terminated_pods().await?,
+            Work::Orphans(node) => self.orphans(node).await?,
+            Work::OutOfService(node) => self.out_of_service(node).await?,
+        }
+        Ok(Action::await_change())
+    }
+}
+
+impl Inner {
     /// Queues every rule's work that the informers show is due.
     fn sweep(&self) {
         if self.threshold > 0 && self.terminated.load(Ordering::Relaxed) > self.threshold {
@@ -220,15 +236,6 @@ impl PodGc {
                 Some(_) => {}
             }
         }
-    }
-
-    async fn reconcile(&self, work: Work) -> Result<Requeue, Error> {
-        match work {
-            Work::Terminated => self.terminated_pods().await?,
-            Work::Orphans(node) => self.orphans(&node).await?,
-            Work::OutOfService(node) => self.out_of_service(&node).await?,
-        }
-        Ok(Requeue::Done)
     }
 
     /// Deletes the oldest terminated pods beyond the threshold.
@@ -339,7 +346,7 @@ impl PodGc {
                     status: "True".into(),
                     reason: Some("DeletionByPodGC".into()),
                     message: Some(message.into()),
-                    last_transition_time: Some(crate::events::time_now()),
+                    last_transition_time: Some(crate::machinery::time::time_now()),
                     ..PodCondition::default()
                 });
                 true

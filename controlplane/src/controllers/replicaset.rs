@@ -17,11 +17,12 @@ use super::pods::expectations::{EXPECTATIONS_TIMEOUT, Expectations};
 use super::pods::ownership::{self, Claim, controller_of};
 use super::pods::{self, is_active, is_deleting};
 use crate::apiserver::error::ApiError;
-use crate::client::Client;
-use crate::events::Recorder;
-use crate::informer::{Change, Informer, key_of, split_key};
-use crate::manager::{BY_OWNER, Context, ORPHANS};
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::Client;
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::events::Recorder;
+use crate::machinery::informer::{Change, Informer, key_of, split_key};
+use crate::machinery::informers::{BY_OWNER, ORPHANS};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use skiff_model::selector::LabelSelector;
@@ -62,6 +63,7 @@ impl Error {
 
 /// The ReplicaSet controller, built and not yet running.
 pub struct ReplicaSetController {
+    controller: Controller<String>,
     shared: Arc<Shared>,
 }
 
@@ -72,122 +74,105 @@ struct Shared {
     client: Client,
     events: Recorder,
     expectations: Expectations,
-    queue: WorkQueue<String>,
 }
 
 impl ReplicaSetController {
-    /// Builds the controller, subscribing to ReplicaSet and pod changes.
+    /// Builds the controller, watching ReplicaSets and pods.
     pub fn new(ctx: &Context) -> Self {
         Self::with_expectations_timeout(ctx, EXPECTATIONS_TIMEOUT)
     }
 
     /// Builds the controller with expectations that expire after `timeout`.
     pub fn with_expectations_timeout(ctx: &Context, timeout: Duration) -> Self {
+        let expectations = Expectations::new(timeout);
+        let forget = expectations.clone();
+        let handler = PodHandler {
+            replicasets: ctx.informers.replicasets.clone(),
+            expectations: expectations.clone(),
+        };
+        let controller = Controller::new("replicaset", WORKERS)
+            .watches(&ctx.informers.replicasets, move |change| {
+                if change.new.is_none() {
+                    forget.forget(change.key);
+                }
+                Some(change.key.to_string())
+            })
+            .watches(&ctx.informers.pods, move |change| handler.changed(change));
         let shared = Arc::new(Shared {
             replicasets: ctx.informers.replicasets.clone(),
             pods: ctx.informers.pods.clone(),
             client: ctx.client("replicaset-controller"),
             events: ctx.events.component("replicaset-controller"),
-            expectations: Expectations::new(timeout),
-            queue: WorkQueue::new(),
+            expectations,
         });
-        let (queue, expectations) = (shared.queue.clone(), shared.expectations.clone());
-        ctx.informers.replicasets.subscribe(move |change| {
-            if change.new.is_none() {
-                expectations.forget(change.key);
-            }
-            queue.add(change.key.to_string());
-        });
-        let handler = PodHandler {
-            replicasets: ctx.informers.replicasets.clone(),
-            queue: shared.queue.clone(),
-            expectations: shared.expectations.clone(),
-        };
-        ctx.informers
-            .pods
-            .subscribe(move |change| handler.changed(change));
-        Self { shared }
+        Self { controller, shared }
     }
 
     /// Reconciles ReplicaSets until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let shared = self.shared;
-        let queue = shared.queue.clone();
-        workqueue::run(
-            "replicaset",
-            queue,
-            WORKERS,
-            shutdown,
-            move |key: String| {
-                let shared = shared.clone();
-                async move { shared.reconcile(&key).await }
-            },
-        )
-        .await;
+        self.controller.run(self.shared, shutdown).await;
     }
 }
 
 /// Turns pod changes into ReplicaSet keys, and ticks off expectations.
 struct PodHandler {
     replicasets: Informer<ReplicaSet>,
-    queue: WorkQueue<String>,
     expectations: Expectations,
 }
 
 impl PodHandler {
-    fn changed(&self, change: &Change<'_, Pod>) {
+    fn changed(&self, change: &Change<'_, Pod>) -> Vec<String> {
+        let mut keys = Vec::new();
         match (change.old, change.new) {
             (None, Some(new)) => {
                 if is_deleting(&new.metadata) {
-                    return self.deleted(change.key, new);
-                }
-                if controller_of(&new.metadata).is_some() {
+                    self.deleted(change.key, new, &mut keys);
+                } else if controller_of(&new.metadata).is_some() {
                     if let Some(owner) = self.owner(new) {
                         self.expectations.creation_observed(&owner);
-                        self.queue.add(owner);
+                        keys.push(owner);
                     }
-                    return;
+                } else {
+                    self.selecting(new, &mut keys);
                 }
-                self.enqueue_selecting(new);
             }
             (Some(old), Some(new)) => {
                 if old.metadata.resource_version == new.metadata.resource_version {
-                    return;
+                    return keys;
                 }
                 let labels_changed = old.metadata.labels != new.metadata.labels;
                 if is_deleting(&new.metadata) {
-                    self.deleted(change.key, new);
+                    self.deleted(change.key, new, &mut keys);
                     if labels_changed {
-                        self.deleted(change.key, old);
+                        self.deleted(change.key, old, &mut keys);
                     }
-                    return;
+                    return keys;
                 }
                 let old_ref = controller_of(&old.metadata);
                 let new_ref = controller_of(&new.metadata);
                 let ref_changed = old_ref != new_ref;
                 if ref_changed && let Some(owner) = self.owner(old) {
-                    self.queue.add(owner);
+                    keys.push(owner);
                 }
                 if new_ref.is_some() {
-                    if let Some(owner) = self.owner(new) {
-                        self.queue.add(owner);
-                    }
-                    return;
+                    keys.extend(self.owner(new));
+                    return keys;
                 }
                 if labels_changed || ref_changed {
-                    self.enqueue_selecting(new);
+                    self.selecting(new, &mut keys);
                 }
             }
-            (Some(old), None) => self.deleted(change.key, old),
+            (Some(old), None) => self.deleted(change.key, old, &mut keys),
             (None, None) => {}
         }
+        keys
     }
 
     /// A pod is being deleted or is gone: its owner has seen that deletion.
-    fn deleted(&self, pod_key: &str, pod: &Pod) {
+    fn deleted(&self, pod_key: &str, pod: &Pod, keys: &mut Vec<String>) {
         if let Some(owner) = self.owner(pod) {
             self.expectations.deletion_observed(&owner, pod_key);
-            self.queue.add(owner);
+            keys.push(owner);
         }
     }
 
@@ -200,36 +185,39 @@ impl PodHandler {
         (rs.metadata.uid.as_deref() == Some(r.uid.as_str())).then(|| key_of(&rs.metadata))
     }
 
-    /// Queues every ReplicaSet whose selector matches the orphan `pod`.
-    fn enqueue_selecting(&self, pod: &Pod) {
+    /// Adds the key of every ReplicaSet whose selector matches the orphan `pod`.
+    fn selecting(&self, pod: &Pod, keys: &mut Vec<String>) {
         let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
         for rs in self.replicasets.list_namespace(namespace) {
             let Some(Ok(selector)) = rs.spec.as_ref().map(|s| pods::selector(&s.selector)) else {
                 continue;
             };
             if !selector.is_empty() && selector.matches(pods::labels(&pod.metadata)) {
-                self.queue.add(key_of(&rs.metadata));
+                keys.push(key_of(&rs.metadata));
             }
         }
     }
 }
 
-impl Shared {
-    async fn reconcile(&self, key: &str) -> Result<Requeue, Error> {
+impl Reconciler for Shared {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
         let Some(rs) = self.replicasets.get(key) else {
             self.expectations.forget(key);
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let spec = rs.spec.clone().unwrap_or_default();
         let selector = match pods::selector(&spec.selector) {
             Ok(selector) if !selector.is_empty() => selector,
             Ok(_) => {
                 tracing::warn!(replicaset = %key, "ReplicaSet selects every pod; ignored");
-                return Ok(Requeue::Done);
+                return Ok(Action::await_change());
             }
             Err(e) => {
                 tracing::warn!(replicaset = %key, error = %e, "ReplicaSet has an invalid selector; ignored");
-                return Ok(Requeue::Done);
+                return Ok(Action::await_change());
             }
         };
         let waiting = self.expectations.pending(key);
@@ -245,9 +233,11 @@ impl Shared {
         managed?;
         // Look again when expectations expire, or when a ready pod becomes available.
         let next = [waiting, counts.next_available].into_iter().flatten().min();
-        Ok(next.map_or(Requeue::Done, Requeue::After))
+        Ok(next.map_or_else(Action::await_change, Action::requeue))
     }
+}
 
+impl Shared {
     /// The active pods the ReplicaSet owns, after adopting matching orphans and releasing
     /// owned pods that no longer match.
     async fn claim_pods(

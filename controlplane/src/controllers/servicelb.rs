@@ -9,10 +9,10 @@
 //! [`EXCLUDE_LABEL`] are left out, as Kubernetes' service controller leaves them out.
 
 use crate::apiserver::error::ApiError;
-use crate::client::Client;
-use crate::informer::{Informer, key_of, split_key};
-use crate::manager::Context;
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::Client;
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::informer::{Informer, key_of, split_key};
 use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, Node, Service};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +41,7 @@ impl Error {
 
 /// The ServiceLB controller, built and not yet running.
 pub struct ServiceLb {
+    controller: Controller<String>,
     shared: Arc<Shared>,
 }
 
@@ -48,56 +49,51 @@ struct Shared {
     services: Informer<Service>,
     nodes: Informer<Node>,
     client: Client,
-    queue: WorkQueue<String>,
 }
 
 impl ServiceLb {
-    /// Builds the controller, subscribing to Service and node changes.
+    /// Builds the controller, watching Services and nodes.
     pub fn new(ctx: &Context) -> Self {
         let informers = &ctx.informers;
+        let services = informers.services.clone();
+        let controller = Controller::new("servicelb", WORKERS)
+            .watches(&informers.services, |change| {
+                let service = change.object();
+                (is_load_balancer(service) || !ingress_of(service).is_empty())
+                    .then(|| change.key.to_string())
+            })
+            .watches(&informers.nodes, move |change| {
+                if change.old.map(address) == change.new.map(address) {
+                    return Vec::new();
+                }
+                services
+                    .list()
+                    .iter()
+                    .filter(|service| is_load_balancer(service))
+                    .map(|service| key_of(&service.metadata))
+                    .collect()
+            });
         let shared = Arc::new(Shared {
             services: informers.services.clone(),
             nodes: informers.nodes.clone(),
             client: ctx.client("service-lb-controller"),
-            queue: WorkQueue::new(),
         });
-        let queue = shared.queue.clone();
-        informers.services.subscribe(move |change| {
-            let service = change.object();
-            if is_load_balancer(service) || !ingress_of(service).is_empty() {
-                queue.add(change.key.to_string());
-            }
-        });
-        let (queue, services) = (shared.queue.clone(), informers.services.clone());
-        informers.nodes.subscribe(move |change| {
-            if change.old.map(address) == change.new.map(address) {
-                return;
-            }
-            for service in services.list() {
-                if is_load_balancer(&service) {
-                    queue.add(key_of(&service.metadata));
-                }
-            }
-        });
-        Self { shared }
+        Self { controller, shared }
     }
 
     /// Reconciles Services until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let shared = self.shared;
-        let queue = shared.queue.clone();
-        workqueue::run("servicelb", queue, WORKERS, shutdown, move |key: String| {
-            let shared = shared.clone();
-            async move { shared.reconcile(&key).await }
-        })
-        .await;
+        self.controller.run(self.shared, shutdown).await;
     }
 }
 
-impl Shared {
-    async fn reconcile(&self, key: &str) -> Result<Requeue, Error> {
+impl Reconciler for Shared {
+    type Key = String;
+    type Error = Error;
+
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
         let Some(service) = self.services.get(key) else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let wanted = if is_load_balancer(&service) {
             self.ingress()
@@ -105,7 +101,7 @@ impl Shared {
             Vec::new()
         };
         if ingress_of(&service) == wanted {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         let (namespace, name) = split_key(key);
         let uid = service.metadata.uid.clone();
@@ -123,12 +119,14 @@ impl Shared {
             })
             .await;
         match written {
-            Ok(_) => Ok(Requeue::Done),
-            Err(e) if e.reason == "NotFound" => Ok(Requeue::Done),
+            Ok(_) => Ok(Action::await_change()),
+            Err(e) if e.reason == "NotFound" => Ok(Action::await_change()),
             Err(e) => Err(Error::api(key, &e)),
         }
     }
+}
 
+impl Shared {
     /// One ingress per distinct InternalIP of the Ready nodes, sorted.
     fn ingress(&self) -> Vec<LoadBalancerIngress> {
         let mut ips: Vec<String> = self

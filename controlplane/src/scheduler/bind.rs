@@ -8,11 +8,11 @@
 //! pending — a 409 (already bound, or replaced by a pod with another UID) or a 404 (gone)
 //! then finds nothing to do.
 
-use super::cache::Cache;
+use super::ledger::Ledger;
 use super::pod::PodInfo;
 use super::queue::Queue;
-use crate::client::Client;
-use crate::events::{Involved, Recorder};
+use crate::machinery::client::Client;
+use crate::machinery::events::{Involved, Recorder};
 use k8s_openapi::api::core::v1::Pod;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -27,7 +27,7 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub struct Binder {
     client: Client,
     events: Recorder,
-    cache: Arc<Cache>,
+    ledger: Arc<Ledger>,
     queue: Arc<Queue>,
     permits: Arc<Semaphore>,
 }
@@ -37,14 +37,14 @@ impl Binder {
     pub fn new(
         client: Client,
         events: Recorder,
-        cache: Arc<Cache>,
+        ledger: Arc<Ledger>,
         queue: Arc<Queue>,
         permits: Arc<Semaphore>,
     ) -> Self {
         Self {
             client,
             events,
-            cache,
+            ledger,
             queue,
             permits,
         }
@@ -75,7 +75,7 @@ impl Binder {
             }
             Err(e) => {
                 tracing::debug!(pod = %pod.key, node = %node, error = %e.message, "binding failed");
-                if self.cache.forget(&pod.key, pod.uid()) {
+                if self.ledger.forget(&pod.key, pod.uid()) {
                     self.queue.cluster_changed();
                 }
                 if e.code != axum::http::StatusCode::NOT_FOUND {

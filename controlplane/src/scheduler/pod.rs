@@ -3,7 +3,7 @@
 //! occupy its node ([`occupies_node`]), which controller owns it ([`controller_uid`]).
 
 use super::resources::{PodRequests, pod_requests};
-use crate::informer::key_of;
+use crate::machinery::informer::key_of;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::sync::Arc;

@@ -8,9 +8,9 @@
 //! the same, so a pod parked for long does not write on every retry.
 
 use super::pod::{PodInfo, node_name};
-use crate::client::Client;
-use crate::events::{Involved, Recorder};
-use crate::informer::split_key;
+use crate::machinery::client::Client;
+use crate::machinery::events::{Involved, Recorder};
+use crate::machinery::informer::split_key;
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -125,7 +125,7 @@ pub fn set_unschedulable(pod: &mut Pod, message: &str) -> bool {
     let transition = scheduled_condition(pod)
         .filter(|c| c.status == "False")
         .and_then(|c| c.last_transition_time.clone())
-        .unwrap_or_else(crate::events::time_now);
+        .unwrap_or_else(crate::machinery::time::time_now);
     let conditions = pod
         .status
         .get_or_insert_default()

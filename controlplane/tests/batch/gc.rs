@@ -6,7 +6,7 @@ use crate::{Cluster, eventually, found, owned_pod, owner_ref};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
-use skiff_controlplane::client::Propagation;
+use skiff_controlplane::machinery::client::Propagation;
 
 const NS: &str = "default";
 

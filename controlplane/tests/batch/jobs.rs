@@ -381,7 +381,6 @@ async fn deleting_a_job_without_a_policy_orphans_its_pods() {
     // As `curl -X DELETE` would: batch/v1 Jobs orphan their pods by default.
     let path = skiff_controlplane::apiserver::request::path::ResourcePath {
         kind: skiff_model::kinds::find("batch", "v1", "jobs").expect("jobs"),
-        kind: skiff_model::kinds::find("batch", "v1", "jobs").expect("jobs"),
         namespace: Some(NS.into()),
         name: Some("left".into()),
         subresource: None,

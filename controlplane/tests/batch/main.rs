@@ -22,12 +22,13 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use skiff_controlplane::apiserver::ApiState;
 use skiff_controlplane::apiserver::error::ApiError;
-use skiff_controlplane::client::{Client, Propagation};
 use skiff_controlplane::controllers::gc::GarbageCollector;
 use skiff_controlplane::controllers::job::JobController;
 use skiff_controlplane::controllers::namespace::NamespaceController;
-use skiff_controlplane::informer::Informer;
-use skiff_controlplane::manager::{Config, Context};
+use skiff_controlplane::machinery::client::{Client, Propagation};
+use skiff_controlplane::machinery::config::Config;
+use skiff_controlplane::machinery::context::Context;
+use skiff_controlplane::machinery::informer::Informer;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -103,7 +104,9 @@ impl Cluster {
     /// Creates `object`.
     pub async fn create<K>(&self, object: &K) -> K
     where
-        K: skiff_controlplane::informer::Object + k8s_openapi::Resource + serde::Serialize,
+        K: skiff_controlplane::machinery::informer::Object
+            + k8s_openapi::Resource
+            + serde::Serialize,
     {
         self.client.create(object).await.expect("create")
     }
@@ -207,7 +210,7 @@ impl Cluster {
     /// Deletes an object with `propagation` through the client.
     pub async fn delete<K>(&self, namespace: Option<&str>, name: &str, propagation: Propagation)
     where
-        K: skiff_controlplane::informer::Object + k8s_openapi::Resource,
+        K: skiff_controlplane::machinery::informer::Object + k8s_openapi::Resource,
     {
         self.client
             .delete::<K>(namespace, name, None, propagation)
@@ -279,7 +282,6 @@ pub async fn delete_now(
     uid: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
     let path = skiff_controlplane::apiserver::request::path::ResourcePath {
-        kind: skiff_model::kinds::find(group, version, plural).expect("kind"),
         kind: skiff_model::kinds::find(group, version, plural).expect("kind"),
         namespace: namespace.map(String::from),
         name: Some(name.to_string()),
@@ -395,7 +397,7 @@ pub fn owned_pod(namespace: &str, name: &str, owner: Option<OwnerReference>) -> 
 /// A reference to `owner` of type `K`, as a controller and blocking its deletion.
 pub fn owner_ref<K>(owner: &K) -> OwnerReference
 where
-    K: skiff_controlplane::informer::Object + k8s_openapi::Resource,
+    K: skiff_controlplane::machinery::informer::Object + k8s_openapi::Resource,
 {
     let meta = owner.metadata();
     OwnerReference {

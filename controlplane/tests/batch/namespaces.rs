@@ -5,7 +5,7 @@
 use crate::{Cluster, NODE, eventually, found, is_active, job, owned_pod};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use skiff_controlplane::client::Propagation;
+use skiff_controlplane::machinery::client::Propagation;
 
 const NS: &str = "team";
 

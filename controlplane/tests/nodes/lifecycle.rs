@@ -3,7 +3,7 @@
 use crate::{Cluster, config, eventually, ready, taint, taints};
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use skiff_controlplane::informer::Informer;
+use skiff_controlplane::machinery::informer::Informer;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

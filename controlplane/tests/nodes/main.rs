@@ -23,12 +23,13 @@ use k8s_openapi::api::core::v1::{
     Container, Event, Node, NodeCondition, Pod, PodSpec, Taint, Toleration,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
-use skiff_controlplane::client::Client;
 use skiff_controlplane::controllers::nodelifecycle::{NodeLifecycle, TaintEviction};
 use skiff_controlplane::controllers::podgc::PodGc;
-use skiff_controlplane::events::time_now;
-use skiff_controlplane::informer::Informer;
-use skiff_controlplane::manager::{Config, Context};
+use skiff_controlplane::machinery::client::Client;
+use skiff_controlplane::machinery::config::Config;
+use skiff_controlplane::machinery::context::Context;
+use skiff_controlplane::machinery::informer::Informer;
+use skiff_controlplane::machinery::time::time_now;
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -2,8 +2,8 @@
 
 use crate::{Cluster, eventually};
 use k8s_openapi::api::core::v1::{Node, Pod, Taint};
-use skiff_controlplane::client::Propagation;
-use skiff_controlplane::manager::Config;
+use skiff_controlplane::machinery::client::Propagation;
+use skiff_controlplane::machinery::config::Config;
 use std::time::Duration;
 
 #[tokio::test]

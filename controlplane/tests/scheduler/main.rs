@@ -22,9 +22,10 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use skiff_controlplane::client::Client;
-use skiff_controlplane::informer::Informer;
-use skiff_controlplane::manager::{Config, Context};
+use skiff_controlplane::machinery::client::Client;
+use skiff_controlplane::machinery::config::Config;
+use skiff_controlplane::machinery::context::Context;
+use skiff_controlplane::machinery::informer::Informer;
 use skiff_controlplane::scheduler::Scheduler;
 use std::collections::BTreeMap;
 use std::future::Future;

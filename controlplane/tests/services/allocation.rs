@@ -118,7 +118,7 @@ async fn a_requested_node_port_must_be_free_and_in_range() {
             Some(NS),
             "first",
             None,
-            skiff_controlplane::client::Propagation::Background,
+            skiff_controlplane::machinery::client::Propagation::Background,
         )
         .await
         .expect("delete");

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use k8s_openapi::api::core::v1::{Endpoints, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::json;
-use skiff_controlplane::client::Propagation;
 use skiff_controlplane::controllers::endpointslice::{MANAGED_BY, MANAGED_BY_LABEL};
+use skiff_controlplane::machinery::client::Propagation;
 
 /// `(pod name, ready, serving, terminating)` of every endpoint of the Service's slices.
 fn slice_view(slices: &[EndpointSlice]) -> Vec<(String, bool, bool, bool)> {

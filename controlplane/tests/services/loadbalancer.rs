@@ -4,7 +4,7 @@
 use crate::{Cluster, NS, eventually, service};
 use k8s_openapi::api::core::v1::{Node, Service};
 use serde_json::json;
-use skiff_controlplane::client::Propagation;
+use skiff_controlplane::machinery::client::Propagation;
 
 async fn ingress(cluster: &Cluster, name: &str) -> Vec<String> {
     cluster

@@ -52,8 +52,9 @@ async fn a_lagging_informer_never_causes_double_creation() {
         (status.replicas == 5 && status.ready_replicas == Some(5)).then_some(())
     })
     .await;
-    let prefix = skiff_controlplane::informer::kind_of::<k8s_openapi::api::core::v1::Pod>()
-        .key_prefix(Some(NS));
+    let prefix =
+        skiff_controlplane::machinery::informer::kind_of::<k8s_openapi::api::core::v1::Pod>()
+            .key_prefix(Some(NS));
     let stored = c.state.store.list(&prefix).await.expect("list");
     let revision = stored
         .items

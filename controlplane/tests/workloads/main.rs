@@ -25,11 +25,12 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kubelet::Kubelet;
 use serde_json::{Value, json};
 use skiff_controlplane::apiserver::ApiState;
-use skiff_controlplane::client::Client;
 use skiff_controlplane::controllers::deployment::DeploymentController;
 use skiff_controlplane::controllers::replicaset::ReplicaSetController;
-use skiff_controlplane::informer::{Informer, Object};
-use skiff_controlplane::manager::{Config, Context};
+use skiff_controlplane::machinery::client::Client;
+use skiff_controlplane::machinery::config::Config;
+use skiff_controlplane::machinery::context::Context;
+use skiff_controlplane::machinery::informer::{Informer, Object};
 use skiff_controlplane::store::Store;
 use std::future::Future;
 use std::sync::Arc;
@@ -189,7 +190,7 @@ impl Cluster {
 
     /// Every pod in the store now, read from the store itself (not a cache).
     pub async fn stored_pods(&self) -> usize {
-        let prefix = skiff_controlplane::informer::kind_of::<Pod>().key_prefix(Some(NS));
+        let prefix = skiff_controlplane::machinery::informer::kind_of::<Pod>().key_prefix(Some(NS));
         self.state
             .store
             .list(&prefix)

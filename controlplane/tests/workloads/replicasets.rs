@@ -6,7 +6,7 @@ use crate::{Cluster, NS, Options, controller_uid, eventually, label, replicaset}
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
-use skiff_controlplane::client::Propagation;
+use skiff_controlplane::machinery::client::Propagation;
 use std::collections::BTreeSet;
 
 async fn cluster() -> Cluster {

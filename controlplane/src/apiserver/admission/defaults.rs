@@ -4,6 +4,9 @@
 //! `pkg/apis/*/v1/defaults.go`.
 
 use serde_json::{Map, Value, json};
+use skiff_model::labels::{
+    CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL,
+};
 
 /// Applies the defaults of `kind` to `object` in place.
 pub fn apply(kind: &str, object: &mut Value) {
@@ -128,15 +131,6 @@ fn job(object: &mut Value) {
     }
     template(spec);
 }
-
-/// Label with the name of a Job, on its pods.
-pub const JOB_NAME_LABEL: &str = "batch.kubernetes.io/job-name";
-/// The older spelling of [`JOB_NAME_LABEL`], still set.
-pub const LEGACY_JOB_NAME_LABEL: &str = "job-name";
-/// Label with the UID of a Job, on its pods; its generated selector selects by it.
-pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
-/// The older spelling of [`CONTROLLER_UID_LABEL`], still set.
-pub const LEGACY_CONTROLLER_UID_LABEL: &str = "controller-uid";
 
 /// A Secret's `stringData` is write-only: its entries are base64-encoded into `data`
 /// (overriding keys of the same name), and it is not stored.

@@ -4,8 +4,8 @@
 
 use super::rollout::{Rollout, spec_replicas};
 use super::{Error, revision};
-use crate::client::Propagation;
 use crate::controllers::pods::is_deleting;
+use crate::machinery::client::Propagation;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 
 /// An old ReplicaSet, as pruning sees it.

@@ -4,11 +4,11 @@
 
 use super::rollout::{Rollout, spec_replicas};
 use super::{Error, status};
-use crate::workqueue::Requeue;
+use crate::machinery::controller::Action;
 
 impl Rollout<'_> {
     /// One step of a recreate rollout.
-    pub(super) async fn recreate(&mut self) -> Result<Requeue, Error> {
+    pub(super) async fn recreate(&mut self) -> Result<Action, Error> {
         // Not created yet: nothing new may start before the old pods are gone.
         self.sync_new_replica_set(false).await?;
         let mut scaled = false;

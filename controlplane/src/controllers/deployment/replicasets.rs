@@ -9,7 +9,7 @@ use super::rollout::{Rollout, spec_replicas};
 use super::status::has_progress_deadline;
 use super::{Error, conditions, fenceposts, revision};
 use crate::controllers::pods::{self, ownership};
-use crate::events::Involved;
+use crate::machinery::events::Involved;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

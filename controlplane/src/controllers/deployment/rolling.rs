@@ -6,7 +6,7 @@
 
 use super::rollout::{Rollout, spec_replicas};
 use super::{Error, fenceposts, status};
-use crate::workqueue::Requeue;
+use crate::machinery::controller::Action;
 
 /// The size the new ReplicaSet (now `current`) may grow to when all ReplicaSets hold
 /// `total` replicas: up to `replicas + surge` in all, never past `replicas`.
@@ -55,7 +55,7 @@ pub(crate) fn drop_available(old: &[i32], available: i32, min_available: i32) ->
 
 impl Rollout<'_> {
     /// One step of a rolling update.
-    pub(super) async fn rolling(&mut self) -> Result<Requeue, Error> {
+    pub(super) async fn rolling(&mut self) -> Result<Action, Error> {
         self.sync_new_replica_set(true).await?;
         if self.grow_new().await? || self.shrink_old().await? {
             return self.sync_rollout_status().await;

@@ -10,9 +10,9 @@
 use super::status::{self, Totals};
 use super::{Error, Shared, conditions, fenceposts, revision};
 use crate::controllers::pods::{self, ownership::is_controlled_by};
-use crate::events::Involved;
-use crate::manager::BY_OWNER;
-use crate::workqueue::Requeue;
+use crate::machinery::controller::Action;
+use crate::machinery::events::Involved;
+use crate::machinery::informers::BY_OWNER;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus, ReplicaSet};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -115,7 +115,7 @@ impl<'a> Rollout<'a> {
 
     /// Reconciles: reports only while being deleted; records pausing; while paused or
     /// when only `replicas` changed, scales; otherwise rolls out by the strategy.
-    pub(super) async fn run(mut self) -> Result<Requeue, Error> {
+    pub(super) async fn run(mut self) -> Result<Action, Error> {
         if pods::is_deleting(&self.d.metadata) {
             self.sync_new_replica_set(false).await?;
             return self.sync_status().await;
@@ -264,16 +264,18 @@ impl<'a> Rollout<'a> {
 
     /// Writes the status with the counts, without judging progress (Kubernetes'
     /// `syncDeploymentStatus`).
-    pub(super) async fn sync_status(&mut self) -> Result<Requeue, Error> {
+    pub(super) async fn sync_status(&mut self) -> Result<Action, Error> {
         let next = status::calculate(&self.d, &self.totals(), pods::now_seconds());
         self.write_status(next).await?;
-        Ok(self.next_available().map_or(Requeue::Done, Requeue::After))
+        Ok(self
+            .next_available()
+            .map_or_else(Action::await_change, Action::requeue))
     }
 
     /// Writes the status with the counts and the rollout's progress (Kubernetes'
     /// `syncRolloutStatus`); looks again when the deadline may pass or a pod becomes
     /// available.
-    pub(super) async fn sync_rollout_status(&mut self) -> Result<Requeue, Error> {
+    pub(super) async fn sync_rollout_status(&mut self) -> Result<Action, Error> {
         let now = pods::now_seconds();
         let new_name = self.new.and_then(|i| self.rses[i].metadata.name.clone());
         let next = status::with_progress(
@@ -286,7 +288,7 @@ impl<'a> Rollout<'a> {
         let check = status::deadline_check(&self.d, &next, now);
         self.write_status(next).await?;
         let next = [check, self.next_available()].into_iter().flatten().min();
-        Ok(next.map_or(Requeue::Done, Requeue::After))
+        Ok(next.map_or_else(Action::await_change, Action::requeue))
     }
 
     /// The `ReplicaFailure` of the new ReplicaSet, or else of any.

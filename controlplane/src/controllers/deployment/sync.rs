@@ -7,7 +7,7 @@ use super::rollout::Rollout;
 use super::status::has_progress_deadline;
 use super::{Error, conditions};
 use crate::controllers::pods;
-use crate::workqueue::Requeue;
+use crate::machinery::controller::Action;
 
 impl Rollout<'_> {
     /// Records a pause or a resume in the `Progressing` condition (unless the rollout
@@ -41,7 +41,7 @@ impl Rollout<'_> {
 
     /// Scales the ReplicaSets to `replicas` without rolling; while paused, also prunes
     /// the history.
-    pub(super) async fn sync(&mut self) -> Result<Requeue, Error> {
+    pub(super) async fn sync(&mut self) -> Result<Action, Error> {
         self.sync_new_replica_set(false).await?;
         self.scale().await?;
         if self.is_paused() {

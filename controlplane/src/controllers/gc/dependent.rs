@@ -7,18 +7,18 @@
 use super::item::{Item, ObjectRef};
 use super::owners::{self, Verdict};
 use super::{Error, Inner, object};
-use crate::apiserver::handlers::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
-use crate::workqueue::Requeue;
+use crate::machinery::client::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER, Propagation};
+use crate::machinery::controller::Action;
 use serde_json::Value;
 
 impl Inner {
     /// Looks at the dependent `item`.
-    pub(super) async fn attempt_to_delete(&self, item: &ObjectRef) -> Result<Requeue, Error> {
+    pub(super) async fn attempt_to_delete(&self, item: &ObjectRef) -> Result<Action, Error> {
         let Some(source) = self.sources.of(item.kind) else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let Some(cached) = source.get(&item.key()) else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let cached_meta = cached.meta();
         if cached_meta.uid.as_deref() != Some(item.uid.as_str())
@@ -28,22 +28,22 @@ impl Inner {
                 .is_none_or(Vec::is_empty)
             || owners::all_solid(&self.sources, cached.as_ref())
         {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         // Some owner looks gone: decide on the object as it is now.
-        let Some(live) = object::read(&self.state, item)
+        let Some(live) = object::read(&self.client, item)
             .await
             .map_err(Error::of("read", item))?
         else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         if live.pointer("/metadata/deletionTimestamp").is_some() {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         let namespace = item.namespace.as_deref();
         let (mut solid, mut gone, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
         for reference in owners::references(&live) {
-            let verdict = owners::verify(&self.state, &self.sources, &reference, namespace)
+            let verdict = owners::verify(&self.client, &self.sources, &reference, namespace)
                 .await
                 .map_err(Error::of("look up the owners of", item))?;
             match verdict {
@@ -55,29 +55,29 @@ impl Inner {
         if !solid.is_empty() {
             let stale: Vec<String> = gone.into_iter().chain(waiting).collect();
             if !stale.is_empty() {
-                object::remove_owner_references(&self.state, item, &stale)
+                object::remove_owner_references(&self.client, item, &stale)
                     .await
                     .map_err(Error::of("remove gone owners from", item))?;
                 tracing::debug!(object = %item, "removed references to gone owners");
             }
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         if gone.is_empty() && waiting.is_empty() {
             // No owners left at all (removed meanwhile): nothing to decide.
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         let propagation = if !waiting.is_empty() && !self.sources.dependents(&item.uid).is_empty() {
-            "Foreground"
+            Propagation::Foreground
         } else {
             own_policy(&live)
         };
-        tracing::info!(object = %item, propagation, "owners gone; deleting");
-        object::delete(&self.state, item, propagation)
+        tracing::info!(object = %item, propagation = propagation.as_str(), "owners gone; deleting");
+        object::delete(&self.client, item, propagation)
             .await
             .map_err(Error::of("delete", item))?;
         // Its owners waiting in the foreground look again once it is gone; its own
         // dependents are looked at when its deletion is seen.
-        Ok(Requeue::Done)
+        Ok(Action::await_change())
     }
 
     /// Queues the dependents of the owner `owner` (gone, or deleting them).
@@ -91,7 +91,7 @@ impl Inner {
 
 /// How a dependent is deleted when nothing says otherwise: as its own finalizers ask
 /// (an object already asked to orphan or delete its own dependents keeps that).
-fn own_policy(object: &Value) -> &'static str {
+fn own_policy(object: &Value) -> Propagation {
     let has = |finalizer: &str| {
         object
             .pointer("/metadata/finalizers")
@@ -99,10 +99,10 @@ fn own_policy(object: &Value) -> &'static str {
             .is_some_and(|f| f.iter().any(|f| f == finalizer))
     };
     if has(ORPHAN_FINALIZER) {
-        "Orphan"
+        Propagation::Orphan
     } else if has(FOREGROUND_FINALIZER) {
-        "Foreground"
+        Propagation::Foreground
     } else {
-        "Background"
+        Propagation::Background
     }
 }

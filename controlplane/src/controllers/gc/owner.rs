@@ -8,12 +8,12 @@
 
 use super::item::ObjectRef;
 use super::{Error, Inner, object};
-use crate::apiserver::handlers::write::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
-use crate::workqueue::Requeue;
+use crate::machinery::client::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+use crate::machinery::controller::Action;
 
 impl Inner {
     /// Looks at the owner `item`.
-    pub(super) async fn process_owner(&self, item: &ObjectRef) -> Result<Requeue, Error> {
+    pub(super) async fn process_owner(&self, item: &ObjectRef) -> Result<Action, Error> {
         let current = self
             .sources
             .of(item.kind)
@@ -21,11 +21,11 @@ impl Inner {
             .filter(|o| o.meta().uid.as_deref() == Some(item.uid.as_str()));
         let Some(current) = current else {
             self.queue_dependents(item);
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let meta = current.meta();
         if meta.deletion_timestamp.is_none() {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         let finalizers: Vec<&str> = meta
             .finalizers
@@ -38,19 +38,19 @@ impl Inner {
         } else if finalizers.contains(&FOREGROUND_FINALIZER) {
             self.delete_dependents(item).await?;
         }
-        Ok(Requeue::Done)
+        Ok(Action::await_change())
     }
 
     async fn orphan_dependents(&self, owner: &ObjectRef) -> Result<(), Error> {
         let uid = [owner.uid.clone()];
         for (kind, dependent) in self.sources.dependents(&owner.uid) {
             let dependent = ObjectRef::of(kind, dependent.meta());
-            object::remove_owner_references(&self.state, &dependent, &uid)
+            object::remove_owner_references(&self.client, &dependent, &uid)
                 .await
                 .map_err(Error::of("orphan", &dependent))?;
         }
         tracing::info!(object = %owner, "dependents orphaned");
-        object::remove_finalizer(&self.state, owner, ORPHAN_FINALIZER)
+        object::remove_finalizer(&self.client, owner, ORPHAN_FINALIZER)
             .await
             .map_err(Error::of("remove the orphan finalizer of", owner))
     }
@@ -76,7 +76,7 @@ impl Inner {
             return Ok(());
         }
         tracing::info!(object = %owner, "dependents gone; deleting");
-        object::remove_finalizer(&self.state, owner, FOREGROUND_FINALIZER)
+        object::remove_finalizer(&self.client, owner, FOREGROUND_FINALIZER)
             .await
             .map_err(Error::of(
                 "remove the foregroundDeletion finalizer of",

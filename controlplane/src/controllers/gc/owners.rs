@@ -6,9 +6,8 @@
 use super::item::ObjectRef;
 use super::object;
 use super::sources::{Meta, Sources};
-use crate::apiserver::ApiState;
 use crate::apiserver::error::ApiResult;
-use crate::apiserver::handlers::write::FOREGROUND_FINALIZER;
+use crate::machinery::client::{Client, FOREGROUND_FINALIZER};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::Value;
 
@@ -51,7 +50,7 @@ fn verdict_of(meta: &ObjectMeta) -> Verdict {
 /// The verdict on the owner `reference` of a dependent in `namespace`: the informers'
 /// if they show it, else a live read's.
 pub(super) async fn verify(
-    state: &ApiState,
+    client: &Client,
     sources: &Sources,
     reference: &OwnerReference,
     namespace: Option<&str>,
@@ -67,7 +66,7 @@ pub(super) async fn verify(
     if let Some(verdict) = from_informers(sources, &owner) {
         return Ok(verdict);
     }
-    let Some(live) = object::read(state, &owner).await? else {
+    let Some(live) = object::read(client, &owner).await? else {
         return Ok(Verdict::Dangling);
     };
     let meta: ObjectMeta = live
@@ -101,7 +100,8 @@ pub(super) fn all_solid(sources: &Sources, dependent: &dyn Meta) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manager::Informers;
+    use crate::apiserver::ApiState;
+    use crate::machinery::informers::Informers;
     use crate::store::{Config, MemoryStore};
     use k8s_openapi::api::core::v1::ConfigMap;
     use std::sync::Arc;
@@ -112,7 +112,7 @@ mod tests {
         crate::bootstrap::ensure_namespaces(&state)
             .await
             .expect("namespaces");
-        let client = crate::client::Client::new(state.clone(), "test");
+        let client = Client::new(state.clone(), "test");
         let owner = client
             .create(&ConfigMap {
                 metadata: ObjectMeta {
@@ -133,20 +133,20 @@ mod tests {
             uid: owner.metadata.uid.clone().expect("uid"),
             ..OwnerReference::default()
         };
-        let verdict = verify(&state, &sources, &reference, Some("default")).await;
+        let verdict = verify(&client, &sources, &reference, Some("default")).await;
         assert_eq!(verdict.expect("read"), Verdict::Solid);
         let replaced = OwnerReference {
             uid: "another-uid".into(),
             ..reference.clone()
         };
-        let verdict = verify(&state, &sources, &replaced, Some("default")).await;
+        let verdict = verify(&client, &sources, &replaced, Some("default")).await;
         assert_eq!(verdict.expect("read"), Verdict::Dangling);
         let unknown = OwnerReference {
             api_version: "example.com/v1".into(),
             kind: "Widget".into(),
             ..reference
         };
-        let verdict = verify(&state, &sources, &unknown, Some("default")).await;
+        let verdict = verify(&client, &sources, &unknown, Some("default")).await;
         assert_eq!(verdict.expect("read"), Verdict::Solid);
     }
 }

@@ -3,8 +3,8 @@
 //! an object by key, and the dependents of an owner UID through the informer's
 //! [`BY_OWNER`] index.
 
-use crate::informer::{Change, Informer, Object};
-use crate::manager::{BY_OWNER, Informers};
+use crate::machinery::informer::{Change, Informer, Object};
+use crate::machinery::informers::{BY_OWNER, Informers};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use skiff_model::kinds::ResourceKind;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! for the same reason.
 
 use super::Error;
-use crate::informer::{Informer, Object};
+use crate::machinery::informer::{Informer, Object};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use std::collections::HashMap;

@@ -6,17 +6,17 @@
 
 use super::pods::{self, is_tracked};
 use super::{Error, Inner};
-use crate::workqueue::Requeue;
+use crate::machinery::controller::Action;
 use k8s_openapi::api::batch::v1::Job;
 
 impl Inner {
     /// Releases the pod at `key` if its Job is gone.
-    pub(super) async fn release_orphan(&self, key: &str) -> Result<Requeue, Error> {
+    pub(super) async fn release_orphan(&self, key: &str) -> Result<Action, Error> {
         let Some(pod) = self.pods.get(key) else {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         if !is_tracked(&pod) || pods::job_known(&pod, &self.jobs) {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         if let (Some(owner), Some(job_key)) = (pods::job_owner(&pod), pods::job_key(&pod)) {
             let namespace = pod.metadata.namespace.as_deref();
@@ -24,7 +24,7 @@ impl Inner {
                 Ok(job) if job.metadata.uid.as_deref() == Some(owner.uid.as_str()) => {
                     // Alive, only not seen yet: its own reconcile counts the pod.
                     self.queue.add(job_key);
-                    return Ok(Requeue::Done);
+                    return Ok(Action::await_change());
                 }
                 Ok(_) => {}
                 Err(e) if e.reason == "NotFound" => {}
@@ -33,6 +33,6 @@ impl Inner {
         }
         tracing::debug!(pod = %key, "releasing a pod whose job is gone");
         self.release_pod(None, &pod).await?;
-        Ok(Requeue::Done)
+        Ok(Action::await_change())
     }
 }

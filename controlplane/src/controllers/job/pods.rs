@@ -1,14 +1,14 @@
 //! A Job's pods: building one from the Job's template, finding a pod's Job, and the
 //! predicates pods are counted by.
 
-use crate::apiserver::admission::defaults::{
-    CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL,
-};
-use crate::informer::Informer;
+use crate::machinery::informer::Informer;
 use k8s_openapi::Resource;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use skiff_model::labels::{
+    CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL,
+};
 
 /// The finalizer that keeps a Job's pod until the Job has counted it.
 pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";

@@ -14,9 +14,9 @@ use super::conditions::{self, Finish, SUSPENDED};
 use super::manage::{self, is_indexed};
 use super::pods::{self, Outcome};
 use super::{Error, Inner, indexes};
-use crate::events::Involved;
-use crate::manager::BY_OWNER;
-use crate::workqueue::Requeue;
+use crate::machinery::controller::Action;
+use crate::machinery::events::Involved;
+use crate::machinery::informers::BY_OWNER;
 use k8s_openapi::api::batch::v1::{Job, JobSpec, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -87,11 +87,11 @@ fn uid(pod: &Pod) -> &str {
 
 impl Inner {
     /// Reconciles the Job at `key`.
-    pub(super) async fn sync(&self, key: &str) -> Result<Requeue, Error> {
+    pub(super) async fn sync(&self, key: &str) -> Result<Action, Error> {
         self.expectations.wait(key, &self.jobs, &self.pods).await?;
         let Some(job) = self.jobs.get(key) else {
             self.backoffs.forget(key);
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         let pods = self.owned_pods(&job);
         if conditions::is_finished(job.status.as_ref()) {
@@ -120,7 +120,7 @@ impl Inner {
         key: &str,
         job: &Job,
         pods: Vec<Arc<Pod>>,
-    ) -> Result<Requeue, Error> {
+    ) -> Result<Action, Error> {
         let spec = job.spec.clone().unwrap_or_default();
         let suspended = spec.suspend == Some(true);
         let deleting = job.metadata.deletion_timestamp.is_some();
@@ -329,7 +329,7 @@ impl Inner {
             self.record_finish(job, finish.as_ref());
         }
         failure?;
-        Ok(requeue.map_or(Requeue::Done, Requeue::After))
+        Ok(requeue.map_or_else(Action::await_change, Action::requeue))
     }
 
     /// Writes `status` unless it equals `old`; returns whether it wrote.
@@ -440,6 +440,6 @@ fn past_backoff_limit_on_failure(spec: &JobSpec, pods: &[Arc<Pod>]) -> bool {
 
 /// Now, at the whole second (as `Time` is written).
 pub(super) fn now_seconds() -> Timestamp {
-    let now = crate::events::time_now().0;
+    let now = crate::machinery::time::time_now().0;
     Timestamp::from_second(now.as_second()).unwrap_or(now)
 }

@@ -4,8 +4,8 @@
 //! or that was replaced by a namesake, is left alone.
 
 use super::{Error, Inner, conditions};
-use crate::client::Propagation;
-use crate::workqueue::Requeue;
+use crate::machinery::client::Propagation;
+use crate::machinery::controller::Action;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::jiff::Timestamp;
 use std::time::Duration;
@@ -22,28 +22,28 @@ fn expires_in(job: &Job, now: Timestamp) -> Option<Duration> {
 impl Inner {
     /// Deletes the finished `job` if its TTL has run out; otherwise asks to look again
     /// when it will have.
-    pub(super) async fn expire(&self, job: &Job) -> Result<Requeue, Error> {
-        let Some(left) = expires_in(job, crate::events::time_now().0) else {
-            return Ok(Requeue::Done);
+    pub(super) async fn expire(&self, job: &Job) -> Result<Action, Error> {
+        let Some(left) = expires_in(job, crate::machinery::time::time_now().0) else {
+            return Ok(Action::await_change());
         };
         if !left.is_zero() {
-            return Ok(Requeue::After(left));
+            return Ok(Action::requeue(left));
         }
         let namespace = job.metadata.namespace.as_deref();
         let name = job.metadata.name.as_deref().unwrap_or_default();
         let key = Inner::key(job);
         let live = match self.client.get::<Job>(namespace, name).await {
             Ok(live) => live,
-            Err(e) if e.reason == "NotFound" => return Ok(Requeue::Done),
+            Err(e) if e.reason == "NotFound" => return Ok(Action::await_change()),
             Err(e) => return Err(Error::write("read job", key)(e)),
         };
         if live.metadata.uid != job.metadata.uid || live.metadata.deletion_timestamp.is_some() {
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
-        match expires_in(&live, crate::events::time_now().0) {
+        match expires_in(&live, crate::machinery::time::time_now().0) {
             Some(left) if left.is_zero() => {}
-            Some(left) => return Ok(Requeue::After(left)),
-            None => return Ok(Requeue::Done),
+            Some(left) => return Ok(Action::requeue(left)),
+            None => return Ok(Action::await_change()),
         }
         tracing::info!(job = %key, "time to live after finishing is over; deleting the job");
         match self
@@ -56,8 +56,8 @@ impl Inner {
             )
             .await
         {
-            Ok(()) => Ok(Requeue::Done),
-            Err(e) if e.reason == "NotFound" => Ok(Requeue::Done),
+            Ok(()) => Ok(Action::await_change()),
+            Err(e) if e.reason == "NotFound" => Ok(Action::await_change()),
             Err(e) => Err(Error::write("delete finished job", key)(e)),
         }
     }

@@ -6,11 +6,8 @@
 use super::pods::{self, TRACKING_FINALIZER};
 use super::{Error, Inner};
 use crate::apiserver::error::ApiError;
-use crate::apiserver::handlers::write::{self, DeleteOptions};
-use crate::apiserver::request::path::ResourcePath;
-use crate::apiserver::request::query::Query;
-use crate::events::Involved;
-use crate::informer::kind_of;
+use crate::machinery::client::{DeleteParams, Propagation};
+use crate::machinery::events::Involved;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use std::sync::Arc;
@@ -77,22 +74,17 @@ impl Inner {
     /// never deleted); a pod already gone counts as deleted.
     pub(super) async fn delete_pod(&self, key: &str, job: &Job, pod: &Pod) -> Result<(), Error> {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let path = ResourcePath {
-            kind: kind_of::<Pod>(),
-            namespace: pod.metadata.namespace.clone(),
-            name: Some(name.clone()),
-            subresource: None,
-        };
-        let query = Query {
-            field_manager: Some(super::COMPONENT.to_string()),
-            ..Query::default()
-        };
-        let options = DeleteOptions {
+        let params = DeleteParams {
             uid: pod.metadata.uid.clone(),
-            propagation: Some("Background".to_string()),
-            ..DeleteOptions::default()
+            propagation: Some(Propagation::Background),
+            ..DeleteParams::default()
         };
-        match write::delete(self.client.state(), &path, &query, &options).await {
+        let namespace = pod.metadata.namespace.as_deref();
+        match self
+            .client
+            .delete_with::<Pod>(namespace, &name, &params)
+            .await
+        {
             Ok(deleted) => {
                 let revision = crate::objects::meta::meta_str(&deleted, "resourceVersion")
                     .and_then(|rv| rv.parse().ok())
@@ -141,7 +133,7 @@ impl Inner {
             Err(e) if e.reason == "NotFound" => Ok(()),
             Err(e) => Err(Error::write(
                 "remove the tracking finalizer of pod",
-                crate::informer::key_of(&pod.metadata),
+                crate::machinery::informer::key_of(&pod.metadata),
             )(e)),
         }
     }

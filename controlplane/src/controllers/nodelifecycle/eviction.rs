@@ -14,11 +14,12 @@
 use super::Error;
 use super::taints::{NO_EXECUTE, taints_of};
 use super::toleration::{self, Eviction};
-use crate::client::{Client, Propagation};
-use crate::events::{Involved, Recorder};
-use crate::informer::{Informer, key_of, split_key};
-use crate::manager::{BY_NODE, Context};
-use crate::workqueue::{self, Requeue, WorkQueue};
+use crate::machinery::client::{Client, Propagation};
+use crate::machinery::context::Context;
+use crate::machinery::controller::{Action, Controller, Reconciler};
+use crate::machinery::events::{Involved, Recorder};
+use crate::machinery::informer::{Informer, key_of, split_key};
+use crate::machinery::informers::BY_NODE;
 use k8s_openapi::api::core::v1::{Node, Pod, PodCondition, Taint, Toleration};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -42,12 +43,16 @@ struct Scheduled {
 
 /// The taint eviction controller.
 pub struct TaintEviction {
+    controller: Controller<String>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     pods: Informer<Pod>,
     nodes: Informer<Node>,
     client: Client,
     events: Recorder,
     default_toleration: Duration,
-    queue: WorkQueue<String>,
     scheduled: Arc<Mutex<HashMap<String, Scheduled>>>,
 }
 
@@ -84,95 +89,72 @@ fn same_taints(a: &[Taint], b: &[Taint]) -> bool {
 }
 
 impl TaintEviction {
-    /// Builds the controller, subscribing to pods and nodes.
+    /// Builds the controller, watching pods and nodes.
     pub fn new(ctx: &Context) -> Self {
-        let this = Self {
+        let scheduled: Arc<Mutex<HashMap<String, Scheduled>>> = Arc::default();
+        let (nodes, counting) = (ctx.informers.nodes.clone(), scheduled.clone());
+        let pods = ctx.informers.pods.clone();
+        let controller = Controller::new("taint-eviction", WORKERS)
+            .watches(&ctx.informers.pods, move |change| {
+                if let (Some(old), Some(new)) = (change.old, change.new)
+                    && node_name(old) == node_name(new)
+                    && tolerations(old) == tolerations(new)
+                {
+                    return None;
+                }
+                let pod = change.object();
+                let tainted = node_name(pod)
+                    .and_then(|n| nodes.get(n))
+                    .is_some_and(|n| !no_execute(&n).is_empty());
+                let counting = counting
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains_key(change.key);
+                (tainted || counting).then(|| change.key.to_string())
+            })
+            .watches(&ctx.informers.nodes, move |change| {
+                let taints = |n: Option<&Node>| n.map(no_execute).unwrap_or_default();
+                if change.old.is_some()
+                    && change.new.is_some()
+                    && same_taints(&taints(change.old), &taints(change.new))
+                {
+                    return Vec::new();
+                }
+                pods.indexed(BY_NODE, change.key)
+                    .iter()
+                    .map(|pod| key_of(&pod.metadata))
+                    .collect()
+            });
+        let inner = Arc::new(Inner {
             pods: ctx.informers.pods.clone(),
             nodes: ctx.informers.nodes.clone(),
             client: ctx.client("taint-eviction-controller"),
             events: ctx.events.component("taint-eviction-controller"),
             default_toleration: ctx.config.default_toleration,
-            queue: WorkQueue::new(),
-            scheduled: Arc::default(),
-        };
-        let (queue, nodes, scheduled) = (
-            this.queue.clone(),
-            this.nodes.clone(),
-            this.scheduled.clone(),
-        );
-        this.pods.subscribe(move |change| {
-            if let (Some(old), Some(new)) = (change.old, change.new)
-                && node_name(old) == node_name(new)
-                && tolerations(old) == tolerations(new)
-            {
-                return;
-            }
-            let pod = change.object();
-            let tainted = node_name(pod)
-                .and_then(|n| nodes.get(n))
-                .is_some_and(|n| !no_execute(&n).is_empty());
-            let counting = scheduled
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains_key(change.key);
-            if tainted || counting {
-                queue.add(change.key.to_string());
-            }
+            scheduled,
         });
-        let (queue, pods) = (this.queue.clone(), this.pods.clone());
-        this.nodes.subscribe(move |change| {
-            let taints = |n: Option<&Node>| n.map(no_execute).unwrap_or_default();
-            if change.old.is_some()
-                && change.new.is_some()
-                && same_taints(&taints(change.old), &taints(change.new))
-            {
-                return;
-            }
-            for pod in pods.indexed(BY_NODE, change.key) {
-                queue.add(key_of(&pod.metadata));
-            }
-        });
-        this
+        Self { controller, inner }
     }
 
     /// Runs the workers until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let this = Arc::new(self);
-        let queue = this.queue.clone();
-        workqueue::run("taint-eviction", queue, WORKERS, shutdown, move |key| {
-            let this = this.clone();
-            async move { this.reconcile(&key).await }
-        })
-        .await;
+        self.controller.run(self.inner, shutdown).await;
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Scheduled>> {
-        self.scheduled
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
+impl Reconciler for Inner {
+    type Key = String;
+    type Error = Error;
 
-    /// Stops the countdown of `key`, telling so if there was one.
-    fn cancel(&self, key: &str, pod: Option<&Pod>) {
-        let had = self.lock().remove(key).is_some();
-        if let (true, Some(pod)) = (had, pod) {
-            self.events.normal(
-                Involved::of::<Pod>(&pod.metadata),
-                REASON,
-                format!("Cancelling deletion of Pod {key}"),
-            );
-        }
-    }
-
-    async fn reconcile(&self, key: &str) -> Result<Requeue, Error> {
+    async fn reconcile(&self, key: &String) -> Result<Action, Error> {
         let Some(pod) = self.pods.get(key) else {
             self.lock().remove(key);
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         };
         if pod.metadata.deletion_timestamp.is_some() {
             // Already going.
             self.lock().remove(key);
-            return Ok(Requeue::Done);
+            return Ok(Action::await_change());
         }
         let taints = node_name(&pod)
             .and_then(|n| self.nodes.get(n))
@@ -182,7 +164,7 @@ impl TaintEviction {
         {
             Eviction::Never => {
                 self.cancel(key, Some(&pod));
-                return Ok(Requeue::Done);
+                return Ok(Action::await_change());
             }
             Eviction::After(delay) => delay,
         };
@@ -204,11 +186,31 @@ impl TaintEviction {
         };
         let deadline = since + delay;
         if now < deadline {
-            return Ok(Requeue::After(deadline - now));
+            return Ok(Action::requeue(deadline - now));
         }
         self.evict(key, &pod, &uid).await?;
         self.lock().remove(key);
-        Ok(Requeue::Done)
+        Ok(Action::await_change())
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Scheduled>> {
+        self.scheduled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stops the countdown of `key`, telling so if there was one.
+    fn cancel(&self, key: &str, pod: Option<&Pod>) {
+        let had = self.lock().remove(key).is_some();
+        if let (true, Some(pod)) = (had, pod) {
+            self.events.normal(
+                Involved::of::<Pod>(&pod.metadata),
+                REASON,
+                format!("Cancelling deletion of Pod {key}"),
+            );
+        }
     }
 
     /// Marks the pod as a disruption target and deletes it (if it is still the pod `uid`).
@@ -271,7 +273,7 @@ fn mark_disruption_target(pod: &mut Pod, uid: &str) -> bool {
         status: "True".into(),
         reason: Some("DeletionByTaintManager".into()),
         message: Some("Taint manager: deleting due to NoExecute taint".into()),
-        last_transition_time: Some(crate::events::time_now()),
+        last_transition_time: Some(crate::machinery::time::time_now()),
         ..PodCondition::default()
     });
     true

@@ -6,8 +6,8 @@
 
 use super::{is_deleting, labels};
 use crate::apiserver::error::ApiResult;
-use crate::client::Client;
-use crate::informer::Object;
+use crate::machinery::client::Client;
+use crate::machinery::informer::Object;
 use k8s_openapi::Resource;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde::Serialize;

@@ -8,8 +8,8 @@
 use super::{Error, Shared};
 use crate::controllers::pods::ownership::controller_ref;
 use crate::controllers::pods::{self, ranking};
-use crate::events::Involved;
-use crate::informer::key_of;
+use crate::machinery::events::Involved;
+use crate::machinery::informer::key_of;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use std::sync::Arc;
@@ -119,7 +119,7 @@ impl Shared {
                         meta.namespace.as_deref(),
                         &name,
                         meta.uid.as_deref(),
-                        crate::client::Propagation::Background,
+                        crate::machinery::client::Propagation::Background,
                     )
                     .await;
                 match &result {

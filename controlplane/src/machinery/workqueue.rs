@@ -2,15 +2,14 @@
 //! keeps them. A key is queued at most once however often it is added; a key being
 //! reconciled is not handed to a second worker, and if it is added meanwhile it is queued
 //! again when the first reconcile is done. Failed keys come back after a per-key
-//! exponential backoff; [`run`] drives workers over a queue.
+//! exponential backoff. The controller runner (`controller`) drives workers over a
+//! queue.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fmt::Display;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 /// First retry delay of a failing key; doubles per failure.
 pub const RETRY_BASE: Duration = Duration::from_millis(5);
@@ -156,59 +155,6 @@ impl<T: Hash + Eq + Clone + Send + 'static> Default for WorkQueue<T> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// What a reconcile asks for next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requeue {
-    /// Nothing: the key comes back when something changes.
-    Done,
-    /// Look again after this long (a deadline, a timer).
-    After(Duration),
-}
-
-/// Runs `workers` workers taking keys from `queue` and reconciling them, until `shutdown`.
-/// A failed reconcile is logged and its key retried with backoff.
-pub async fn run<T, E, F, Fut>(
-    name: &'static str,
-    queue: WorkQueue<T>,
-    workers: usize,
-    shutdown: CancellationToken,
-    reconcile: F,
-) where
-    T: Hash + Eq + Clone + Send + Sync + Display + 'static,
-    E: Display + Send + 'static,
-    F: Fn(T) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Requeue, E>> + Send + 'static,
-{
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..workers.max(1) {
-        let queue = queue.clone();
-        let shutdown = shutdown.clone();
-        let reconcile = reconcile.clone();
-        tasks.spawn(async move {
-            loop {
-                let key = tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    key = queue.next() => key,
-                };
-                match reconcile(key.clone()).await {
-                    Ok(requeue) => {
-                        queue.forget(&key);
-                        if let Requeue::After(delay) = requeue {
-                            queue.add_after(key.clone(), delay);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(controller = name, key = %key, error = %e, "reconcile failed; will retry");
-                        queue.add_rate_limited(key.clone());
-                    }
-                }
-                queue.done(&key);
-            }
-        });
-    }
-    while tasks.join_next().await.is_some() {}
 }
 
 #[cfg(test)]

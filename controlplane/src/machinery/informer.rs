@@ -1,8 +1,8 @@
 //! [`Informer`]: an in-memory, typed copy of every object of one kind, kept in step with
 //! the store by one list and one watch — what client-go calls a shared informer. The
 //! scheduler and the controllers read from informers (never from the store) and are told
-//! of every change through handlers, which typically put a key on a
-//! [`WorkQueue`](crate::workqueue::WorkQueue).
+//! of every change through handlers — for a controller, the watches its runner declares,
+//! which put keys on its [`WorkQueue`](crate::machinery::workqueue::WorkQueue).
 //!
 //! Objects are keyed as Kubernetes keys them: `namespace/name`, or `name` for cluster-scoped
 //! kinds. Indexes (by node, by owner, ...) are declared before the informer starts and kept

@@ -8,10 +8,10 @@
 //! adding another, as client-go's event correlator does; beyond the queue's capacity events
 //! are dropped rather than slowing the control plane.
 
-use crate::client::Client;
+use crate::machinery::client::Client;
+use crate::machinery::time::time_now;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use k8s_openapi::jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -229,15 +229,4 @@ async fn write_events(
             }
         }
     }
-}
-
-/// The current time as Kubernetes' `Time`.
-pub fn time_now() -> Time {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Time(
-        Timestamp::new(since.as_secs() as i64, since.subsec_nanos() as i32)
-            .unwrap_or(Timestamp::UNIX_EPOCH),
-    )
 }

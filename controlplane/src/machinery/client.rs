@@ -4,18 +4,26 @@
 //! in between, the way an in-process kube-controller-manager would talk to its API server.
 //!
 //! Objects are the `k8s-openapi` types; reads are direct gets from the (cached) store, for
-//! the rare controller that needs the latest version rather than its informer's.
+//! the rare controller that needs the latest version rather than its informer's. The
+//! garbage collector and the namespace controller, which handle objects of every kind,
+//! use the `*_dynamic` operations: a [`ResourceKind`] and JSON instead of a type.
+//!
+//! This is the only module of the controller side that reaches into the API server's
+//! read and write paths.
 
 use crate::apiserver::ApiState;
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::write::{self, DeleteOptions};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
-use crate::informer::{Object, kind_of};
+use crate::apiserver::state::decode;
+use crate::machinery::informer::{Object, kind_of};
+use crate::machinery::time::time_now;
 use crate::objects::meta;
 use k8s_openapi::Resource;
 use serde::Serialize;
 use serde_json::{Value, json};
+use skiff_model::kinds::ResourceKind;
 
 /// Writes objects as one named field manager. Cheap to clone.
 #[derive(Clone)]
@@ -34,6 +42,36 @@ pub enum Propagation {
     Foreground,
     /// Delete the object and leave its dependents, without their owner reference to it.
     Orphan,
+}
+
+/// The finalizer an object deleted with [`Propagation::Orphan`] carries until the
+/// garbage collector has orphaned its dependents.
+pub const ORPHAN_FINALIZER: &str = write::ORPHAN_FINALIZER;
+/// The finalizer an object deleted with [`Propagation::Foreground`] carries until its
+/// dependents are gone.
+pub const FOREGROUND_FINALIZER: &str = write::FOREGROUND_FINALIZER;
+
+/// How to delete an object (kube's `DeleteParams`).
+#[derive(Debug, Clone, Default)]
+pub struct DeleteParams {
+    /// Delete only the object with this UID (a same-named successor is never deleted by
+    /// mistake; another UID is a 409 Conflict).
+    pub uid: Option<String>,
+    /// What to do with its dependents (`None`: the kind's default, background).
+    pub propagation: Option<Propagation>,
+    /// `gracePeriodSeconds` (`None`: the object's own).
+    pub grace_period_seconds: Option<i64>,
+}
+
+impl DeleteParams {
+    fn options(&self) -> DeleteOptions {
+        DeleteOptions {
+            uid: self.uid.clone(),
+            grace_period_seconds: self.grace_period_seconds,
+            propagation: self.propagation.map(|p| p.as_str().to_string()),
+            ..DeleteOptions::default()
+        }
+    }
 }
 
 impl Client {
@@ -65,6 +103,19 @@ impl Client {
             namespace: namespace.filter(|_| kind.namespaced).map(String::from),
             name: name.map(String::from),
             subresource: subresource.map(String::from),
+        }
+    }
+
+    fn dynamic_path(
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> ResourcePath {
+        ResourcePath {
+            kind,
+            namespace: namespace.filter(|_| kind.namespaced).map(String::from),
+            name: name.map(String::from),
+            subresource: None,
         }
     }
 
@@ -154,13 +205,12 @@ impl Client {
         uid: Option<&str>,
         propagation: Propagation,
     ) -> ApiResult<()> {
-        let path = Self::path::<K>(namespace, Some(name), None);
-        let options = DeleteOptions {
+        let params = DeleteParams {
             uid: uid.map(String::from),
-            propagation: Some(propagation.as_str().to_string()),
-            ..DeleteOptions::default()
+            propagation: Some(propagation),
+            ..DeleteParams::default()
         };
-        write::delete(&self.state, &path, &self.query(), &options).await?;
+        self.delete_with::<K>(namespace, name, &params).await?;
         Ok(())
     }
 
@@ -174,15 +224,102 @@ impl Client {
         name: &str,
         uid: Option<&str>,
     ) -> ApiResult<()> {
-        let path = Self::path::<K>(namespace, Some(name), None);
-        let options = DeleteOptions {
+        let params = DeleteParams {
             uid: uid.map(String::from),
             grace_period_seconds: Some(0),
-            propagation: Some(Propagation::Background.as_str().to_string()),
-            ..DeleteOptions::default()
+            propagation: Some(Propagation::Background),
         };
-        write::delete(&self.state, &path, &self.query(), &options).await?;
+        self.delete_with::<K>(namespace, name, &params).await?;
         Ok(())
+    }
+
+    /// Deletes an object as `params` say; returns what the API answers: the object as
+    /// it is after (still there, being deleted, if finalizers or a grace period hold it).
+    pub async fn delete_with<K: Object + Resource>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        params: &DeleteParams,
+    ) -> ApiResult<Value> {
+        self.delete_dynamic(kind_of::<K>(), namespace, name, params)
+            .await
+    }
+
+    /// The object `name` of `kind` as stored now, as JSON.
+    pub async fn get_dynamic(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Value> {
+        let path = Self::dynamic_path(kind, namespace, Some(name));
+        let stored = self.state.read(kind, &path.key()?, name).await?;
+        Ok(stored.object)
+    }
+
+    /// Every object of `kind` in `namespace` as stored now, as JSON (objects that cannot
+    /// be decoded are left out): for the rare controller that must see every kind,
+    /// including those no informer holds.
+    pub async fn list_dynamic(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+    ) -> crate::store::Result<Vec<Value>> {
+        let list = self.state.store.list(&kind.key_prefix(namespace)).await?;
+        Ok(list
+            .items
+            .iter()
+            .filter_map(|kv| decode(kv).ok())
+            .map(|stored| stored.object)
+            .collect())
+    }
+
+    /// Changes an object of `kind`: `change` gets the latest version and returns the
+    /// next one (or an error, which ends the update). Retried on conflicts with the latest
+    /// version. Returns the object as stored.
+    pub async fn update_dynamic(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+        change: impl FnMut(&Value) -> ApiResult<Value>,
+    ) -> ApiResult<Value> {
+        let path = Self::dynamic_path(kind, namespace, Some(name));
+        let written = write::modify(&self.state, &path, &self.query(), change).await?;
+        Ok(written.object)
+    }
+
+    /// Deletes an object of `kind` as `params` say; returns what the API answers, as
+    /// [`delete_with`](Self::delete_with).
+    pub async fn delete_dynamic(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+        params: &DeleteParams,
+    ) -> ApiResult<Value> {
+        let path = Self::dynamic_path(kind, namespace, Some(name));
+        write::delete(&self.state, &path, &self.query(), &params.options()).await
+    }
+
+    /// Removes a stored pod that is still at `revision`, without the API's delete path
+    /// (no admission, no grace period, no finalizer check): for a pod whose graceful
+    /// deletion has run out, as Kubernetes' storage removes it. Returns whether it was
+    /// removed: a pod that changed or went meanwhile is left (the caller looks again).
+    pub async fn remove_expired_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        revision: u64,
+    ) -> crate::store::Result<bool> {
+        let key = kind_of::<k8s_openapi::api::core::v1::Pod>().key(Some(namespace), name);
+        match self.state.store.delete(&key, Some(revision)).await {
+            Ok(_) => Ok(true),
+            Err(crate::store::Error::Conflict { .. } | crate::store::Error::NotFound { .. }) => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Binds a pending pod to `node`, as the `binding` subresource does: sets
@@ -277,7 +414,7 @@ impl Client {
             conditions.push(k8s_openapi::api::core::v1::PodCondition {
                 type_: "PodScheduled".into(),
                 status: "True".into(),
-                last_transition_time: Some(crate::events::time_now()),
+                last_transition_time: Some(time_now()),
                 ..Default::default()
             });
             let bytes = serde_json::to_vec(&next).map_err(ApiError::internal)?;

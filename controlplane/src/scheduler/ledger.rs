@@ -1,4 +1,4 @@
-//! [`Cache`]: the scheduler's running account of every node — its facts and the pods
+//! [`Ledger`]: the scheduler's running account of every node — its facts and the pods
 //! counted against it — kept by the informers' handlers, so that a scheduling cycle starts
 //! from a ready [`Snapshot`] instead of walking every pod.
 //!
@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Nodes and the pods counted against them. Shared by the handlers and the scheduler.
 #[derive(Default)]
-pub struct Cache {
+pub struct Ledger {
     state: Mutex<State>,
 }
 
@@ -40,8 +40,8 @@ struct Counted {
     assumed: bool,
 }
 
-impl Cache {
-    /// An empty cache.
+impl Ledger {
+    /// An empty ledger.
     pub fn new() -> Self {
         Self::default()
     }
@@ -206,8 +206,8 @@ mod tests {
         pod
     }
 
-    fn used(cache: &Cache, node: &str) -> (i64, i64) {
-        let snapshot = cache.snapshot();
+    fn used(ledger: &Ledger, node: &str) -> (i64, i64) {
+        let snapshot = ledger.snapshot();
         let info = snapshot
             .nodes()
             .iter()
@@ -218,56 +218,56 @@ mod tests {
 
     #[test]
     fn an_assumed_pod_counts_until_confirmed_and_is_not_counted_twice() {
-        let cache = Cache::new();
-        assert!(cache.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10)))));
+        let ledger = Ledger::new();
+        assert!(ledger.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10)))));
         let p = pod("p", "1", "1Mi");
-        cache.assume(&[(p.clone(), Arc::from("a"))]);
-        assert_eq!(used(&cache, "a"), (1, 1000));
-        assert!(cache.is_assumed(&p.key));
+        ledger.assume(&[(p.clone(), Arc::from("a"))]);
+        assert_eq!(used(&ledger, "a"), (1, 1000));
+        assert!(ledger.is_assumed(&p.key));
         // The informer still shows the pod unbound: it stays assumed.
-        assert!(!cache.pod_changed(&p.key, Some(&p.pod)));
-        assert!(cache.is_assumed(&p.key));
+        assert!(!ledger.pod_changed(&p.key, Some(&p.pod)));
+        assert!(ledger.is_assumed(&p.key));
         // Bound: confirmed, counted once.
-        assert!(!cache.pod_changed(&p.key, Some(&bound(&p, "a", "Pending"))));
-        assert!(!cache.is_assumed(&p.key));
-        assert_eq!(used(&cache, "a"), (1, 1000));
+        assert!(!ledger.pod_changed(&p.key, Some(&bound(&p, "a", "Pending"))));
+        assert!(!ledger.is_assumed(&p.key));
+        assert_eq!(used(&ledger, "a"), (1, 1000));
         // Finished: the room is freed.
-        assert!(cache.pod_changed(&p.key, Some(&bound(&p, "a", "Succeeded"))));
-        assert_eq!(used(&cache, "a"), (0, 0));
+        assert!(ledger.pod_changed(&p.key, Some(&bound(&p, "a", "Succeeded"))));
+        assert_eq!(used(&ledger, "a"), (0, 0));
     }
 
     #[test]
     fn a_failed_binding_is_forgotten() {
-        let cache = Cache::new();
-        cache.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10))));
+        let ledger = Ledger::new();
+        ledger.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10))));
         let p = pod("p", "1", "1Mi");
-        cache.assume(&[(p.clone(), Arc::from("a"))]);
-        assert!(!cache.forget(&p.key, "another-uid"));
-        assert!(cache.forget(&p.key, p.uid()));
-        assert_eq!(used(&cache, "a"), (0, 0));
-        assert!(!cache.forget(&p.key, p.uid()));
+        ledger.assume(&[(p.clone(), Arc::from("a"))]);
+        assert!(!ledger.forget(&p.key, "another-uid"));
+        assert!(ledger.forget(&p.key, p.uid()));
+        assert_eq!(used(&ledger, "a"), (0, 0));
+        assert!(!ledger.forget(&p.key, p.uid()));
     }
 
     #[test]
     fn deleted_pods_free_their_node_and_node_changes_that_matter_are_reported() {
-        let cache = Cache::new();
+        let ledger = Ledger::new();
         let p = pod("p", "1", "1Mi");
         // A pod seen before its node.
-        cache.pod_changed(&p.key, Some(&bound(&p, "a", "Running")));
+        ledger.pod_changed(&p.key, Some(&bound(&p, "a", "Running")));
         assert!(
-            cache.snapshot().nodes().is_empty(),
+            ledger.snapshot().nodes().is_empty(),
             "a node not known yet is not offered"
         );
-        assert!(cache.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10)))));
-        assert_eq!(used(&cache, "a"), (1, 1000));
+        assert!(ledger.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10)))));
+        assert_eq!(used(&ledger, "a"), (1, 1000));
         assert!(
-            !cache.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10)))),
+            !ledger.node_changed("a", Some(Arc::new(node("a", "4", "4Gi", 10)))),
             "same facts"
         );
-        assert!(cache.node_changed("a", Some(Arc::new(node("a", "8", "4Gi", 10)))));
-        assert!(cache.pod_changed(&p.key, None));
-        assert_eq!(used(&cache, "a"), (0, 0));
-        cache.node_changed("a", None);
-        assert!(cache.snapshot().nodes().is_empty());
+        assert!(ledger.node_changed("a", Some(Arc::new(node("a", "8", "4Gi", 10)))));
+        assert!(ledger.pod_changed(&p.key, None));
+        assert_eq!(used(&ledger, "a"), (0, 0));
+        ledger.node_changed("a", None);
+        assert!(ledger.snapshot().nodes().is_empty());
     }
 }
