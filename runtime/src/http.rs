@@ -8,15 +8,15 @@
 pub mod outbound;
 pub mod serve;
 
-use crate::command::{Output, Preopen, add_preopens};
+use crate::engine::SharedEngine;
 use crate::error::{Error, Result};
 use crate::guard::{Guard, guarded_store};
 use crate::limits::Limits;
 use crate::log::LogStream;
 use crate::log::stream::LogOutput;
 use crate::module::{Module, Template};
-use crate::runtime::Runtime;
-use crate::state::{HttpState, bounded_table};
+use crate::store_data::{HttpState, bounded_table};
+use crate::wasi::{Output, Preopen, add_preopens};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
@@ -63,7 +63,7 @@ pub struct HttpHandler {
 }
 
 struct Inner {
-    runtime: Runtime,
+    engine: SharedEngine,
     pre: ProxyPre<HttpState>,
     config: HttpConfig,
     slots: Arc<Semaphore>,
@@ -95,7 +95,7 @@ impl Drop for QueuePlace<'_> {
 pub type Body = HyperOutgoingBody;
 
 impl HttpHandler {
-    pub(crate) fn new(runtime: &Runtime, module: &Module, config: HttpConfig) -> Result<Self> {
+    pub(crate) fn new(engine: &SharedEngine, module: &Module, config: HttpConfig) -> Result<Self> {
         let Template::Http(pre) = &module.inner.template else {
             return Err(Error::WrongKind {
                 module: module.digest().to_string(),
@@ -103,7 +103,7 @@ impl HttpHandler {
                 expected: "wasi:http/proxy component",
             });
         };
-        runtime.check_limits(&config.limits)?;
+        engine.check_limits(&config.limits)?;
         // Fail at build time, not on every request, when a directory cannot be opened.
         add_preopens(&mut WasiCtxBuilder::new(), &config.preopens)?;
         let concurrency = match config.max_concurrency {
@@ -119,7 +119,7 @@ impl HttpHandler {
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                runtime: runtime.clone(),
+                engine: engine.clone(),
                 pre: pre.clone(),
                 max_waiting: config.max_queue.unwrap_or(DEFAULT_MAX_QUEUE),
                 config,
@@ -228,12 +228,12 @@ impl HttpHandler {
             _ => {}
         }
         let mut store = guarded_store(
-            inner.runtime.engine(),
+            inner.engine.engine(),
             HttpState {
                 wasi: builder.build(),
                 http: WasiHttpCtx::new(),
                 table: bounded_table(),
-                guard: Guard::new(&inner.config.limits, inner.runtime.epoch_tick()),
+                guard: Guard::new(&inner.config.limits, inner.engine.epoch_tick()),
                 outbound: inner.config.outbound.clone(),
             },
         );
