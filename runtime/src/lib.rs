@@ -38,8 +38,8 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use guard::CPU_PERIOD;
+pub use http::handler::{HttpConfig, HttpHandler};
 pub use http::serve::serve;
-pub use http::{HttpConfig, HttpHandler};
 pub use limits::Limits;
 pub use log::{ContainerLog, LogConfig, LogLine, LogStream};
 pub use module::{Digest, LoadSource, Module, ModuleKind};

@@ -8,7 +8,7 @@ use crate::command::{self, CommandSpec, Instance};
 use crate::config::RuntimeConfig;
 use crate::engine::SharedEngine;
 use crate::error::{Error, Result, one_line};
-use crate::http::{HttpConfig, HttpHandler};
+use crate::http::handler::{HttpConfig, HttpHandler};
 use crate::module::{
     Digest, Format, LoadSource, Module, ModuleInner, ModuleKind, Template, inspect,
 };
