@@ -3,9 +3,11 @@
 //! condition follow, written at once), and each failed attempt as a Warning `Unhealthy`
 //! event (`Readiness probe failed: HTTP probe failed with statuscode: 500`).
 
-use super::{Kind, Observer};
+use super::hooks::Observer;
+use super::spec::Kind;
 use crate::events::EventType;
-use crate::pods::context::{Context, PodShared};
+use crate::pods::context::Context;
+use crate::pods::shared::PodShared;
 
 /// Records one container's probe results on its pod.
 pub struct PodObserver<'a> {
