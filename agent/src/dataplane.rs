@@ -7,7 +7,7 @@
 //! way: choose, deliver or forward, retry); `forward` (the hop between agents, both
 //! ends); `listeners` (node ports and LoadBalancer ports); `outbound` (what guests may
 //! call: Services by name, allowed hosts); `stats` and `metrics` (counters and their
-//! Prometheus text); `body` ([`ProxyBody`]).
+//! Prometheus text); `body` ([`ProxyBody`]); `shared` (what the data plane's tasks share).
 
 mod balancer;
 mod body;
@@ -18,68 +18,34 @@ pub mod local;
 mod metrics;
 mod outbound;
 mod proxy;
+mod shared;
 mod stats;
 mod table;
 
 pub use body::ProxyBody;
 pub use forward::{FORWARD_TO, NOT_SERVED};
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
-pub use outbound::ALLOWED_OUTBOUND_HOSTS;
+pub use outbound::{ALLOWED_OUTBOUND_HOSTS, DeniedHook};
 pub use table::{ClusterObjects, SERVICE_NAME_LABEL};
 
 use crate::AgentConfig;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use k8s_openapi::api::core::v1::Pod;
+use shared::Core;
 use skiff_runtime::http::outbound::Outbound;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use table::RouteTable;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-
-/// Called with a message each time a guest's outgoing request is refused.
-pub type DeniedHook = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The node's data plane.
 pub struct DataPlane {
     /// The HTTP servers of this node's pods.
     pub local: local::LocalPods,
     core: Arc<Core>,
-}
-
-/// What the data plane's tasks share.
-pub(crate) struct Core {
-    /// This node's name.
-    node: String,
-    /// The current routing table.
-    routes: watch::Sender<Arc<RouteTable>>,
-    /// Counters, kept across tables.
-    registry: Mutex<stats::Registry>,
-    /// Carries requests.
-    proxy: proxy::Proxy,
-    /// Requests peers forwarded here.
-    received: AtomicU64,
-    /// The Service listeners open now.
-    listening: watch::Sender<BTreeSet<SocketAddr>>,
-}
-
-impl Core {
-    /// The current routing table.
-    pub(crate) fn table(&self) -> Arc<RouteTable> {
-        self.routes.borrow().clone()
-    }
-
-    /// Builds and publishes the table of `objects`.
-    pub(crate) fn rebuild(&self, objects: &ClusterObjects) {
-        let table = {
-            let mut registry = stats::lock(&self.registry);
-            table::build(objects, &self.node, &mut registry)
-        };
-        self.routes.send_replace(Arc::new(table));
-    }
 }
 
 impl DataPlane {

@@ -5,11 +5,12 @@
 //! the coalescing of concurrent pulls), [`Pulled`] (what a pull yields) and [`PullError`].
 //! Inside: `reference` parses the forms accepted (file path, `file://`, `http(s)://`,
 //! `skiff://modules/`, OCI); `file`, `http`, `cluster` (the API server's module store) and
-//! `oci` fetch from each source; `disk` keeps blobs at
+//! `oci` fetch from each source; `digest` names content by its sha256; `disk` keeps blobs at
 //! `<dir>/sha256/<hex>` and the reference index at `<dir>/index.json`; `memory` keeps the
 //! bytes of recently used blobs so that pods of a present image start without any I/O.
 
 mod cluster;
+mod digest;
 mod disk;
 mod error;
 mod file;
@@ -27,9 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use digest::digest_of;
 use disk::{Disk, Entry};
 use memory::{DEFAULT_MEMORY_BUDGET, Memory};
 use oci::{Registries, Resolved};
@@ -428,11 +429,6 @@ fn cached(entry: Entry, bytes: Bytes) -> Pulled {
         bytes,
         fetched: false,
     }
-}
-
-/// `sha256:<hex>` of `bytes`.
-pub(crate) fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 /// Locks a mutex whose sections never leave the data half-updated, so a panic elsewhere

@@ -2,24 +2,27 @@
 //! the `kube` client, as it would to any Kubernetes API server.
 //!
 //! [`run`] registers the node and keeps it alive, runs the pods bound to it and serves its
-//! endpoints. Parts: [`config`] (what the agent is told), [`node`] (the Node object and its
+//! endpoint. Parts: [`config`] (what the agent is told), [`node`] (the Node object and its
 //! status), [`lease`] (the heartbeat Lease), [`pods`] (the pods: admission, workers,
-//! containers, status), [`image`] (pulling images), [`modules`] (compiled modules by
+//! containers, status), [`image`] (pulling images), [`compiled`] (compiled modules by
 //! digest), [`sources`] (ConfigMaps and Secrets), [`logs`] (container logs on disk),
-//! [`events`] (the node's Event recorder), [`server`] (the agent's HTTP endpoint) and
-//! [`dataplane`] (Service traffic: node ports, routing, forwarding to peers, metrics).
-//! Kubernetes vocabulary (quantities, events, times) comes from `skiff-model`.
+//! [`events`] (the node's Event recorder), [`endpoint`] (the node's HTTP endpoint: container
+//! logs, metrics, requests forwarded by peers), [`dataplane`] (Service traffic: node
+//! ports, routing, forwarding to peers, metrics) and [`http_server`] (the HTTP/1.1 serving
+//! both of those run on). Kubernetes vocabulary (quantities, events, times) comes from
+//! `skiff-model`.
 
+pub mod compiled;
 pub mod config;
 pub mod dataplane;
+pub mod endpoint;
 pub mod events;
+pub mod http_server;
 pub mod image;
 pub mod lease;
 pub mod logs;
-pub mod modules;
 pub mod node;
 pub mod pods;
-pub mod server;
 pub mod sources;
 
 pub use config::AgentConfig;
@@ -117,7 +120,7 @@ pub async fn run(
         client: client.clone(),
         host_ip: config.node_ip().to_string(),
         images,
-        modules: modules::Modules::new(runtime),
+        modules: compiled::Modules::new(runtime),
         sources: sources::Sources::start(client.clone(), shutdown.clone()),
         logs: logs.clone(),
         events: events::start_recorder(client.clone(), config.name.clone(), shutdown.clone()),
@@ -125,7 +128,7 @@ pub async fn run(
         dataplane: dataplane.clone(),
         config: config.clone(),
     });
-    let server = tokio::spawn(server::serve_with_dataplane(
+    let server = tokio::spawn(endpoint::serve_with_dataplane(
         listener,
         logs,
         dataplane,

@@ -5,9 +5,11 @@
 //! [`worker`] (one pod's lifecycle: volumes, init containers, containers, deletion),
 //! [`container`] (one container's runs and restarts: commands and HTTP servers),
 //! [`probe`] (startup, liveness and readiness probes), [`backoff`] (restart delays),
-//! [`env`] (a container's environment), [`volume`] (volumes as preopened directories),
-//! [`state`] (what is known of a pod's containers), [`status`] (that rendered as the pod's
-//! status), [`report`] (coalesced status writes) and [`context`] (what workers share).
+//! [`grace`] (the termination grace period), [`env`] (a container's environment),
+//! [`volume`] (volumes as preopened directories), [`record`] (what is known of a pod's
+//! containers), [`status`] (that rendered as the pod's status), [`report`] (coalesced
+//! status writes), [`context`] (the agent-wide services every worker uses) and [`shared`]
+//! (what one pod's worker and container runners share).
 
 pub mod admit;
 pub mod adopt;
@@ -15,10 +17,12 @@ pub mod backoff;
 pub mod container;
 pub mod context;
 pub mod env;
+pub mod grace;
 pub mod manager;
 pub mod probe;
+pub mod record;
 pub mod report;
-pub mod state;
+pub mod shared;
 pub mod status;
 pub mod volume;
 pub mod worker;

@@ -18,8 +18,8 @@ use skiff_agent::AgentConfig;
 use skiff_agent::dataplane::local::{PodKey, Registration};
 use skiff_agent::dataplane::{ClusterObjects, DataPlane, FORWARD_TO, NOT_SERVED};
 
+use skiff_agent::endpoint;
 use skiff_agent::logs::LogRegistry;
-use skiff_agent::server;
 use skiff_runtime::{HttpConfig, HttpHandler, Runtime, RuntimeConfig};
 use skiff_test_programs as programs;
 use std::net::SocketAddr;
@@ -87,7 +87,7 @@ impl Agent {
         let config = AgentConfig::new(name, bound.addr, dir.path());
         let dataplane = DataPlane::with_objects(&config, objects, shutdown.clone());
         let logs = LogRegistry::new(dir.path().join("logs")).expect("logs");
-        tokio::spawn(server::serve_with_dataplane(
+        tokio::spawn(endpoint::serve_with_dataplane(
             bound.listener,
             logs,
             dataplane.clone(),

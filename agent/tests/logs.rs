@@ -1,5 +1,5 @@
 //! The agent's container logs over real HTTP: a [`LogRegistry`] on a temporary root,
-//! served by `server::serve` on `127.0.0.1:0`, read with a hyper client the way the API
+//! served by `endpoint::serve` on `127.0.0.1:0`, read with a hyper client the way the API
 //! server proxies `kubectl logs`.
 
 use bytes::Bytes;
@@ -10,8 +10,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+use skiff_agent::endpoint;
 use skiff_agent::logs::{LogRegistry, PodLogKey};
-use skiff_agent::server;
 use skiff_runtime::{ContainerLog, LogLine, LogStream};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -43,7 +43,7 @@ impl Agent {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
-        tokio::spawn(server::serve(listener, logs.clone(), shutdown.clone()));
+        tokio::spawn(endpoint::serve(listener, logs.clone(), shutdown.clone()));
         Self {
             addr,
             logs,

@@ -9,16 +9,17 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 use skiff_agent::AgentConfig;
+use skiff_agent::compiled::Modules;
 use skiff_agent::config::BackoffConfig;
 use skiff_agent::dataplane::DataPlane;
 use skiff_agent::dataplane::local::Served;
 use skiff_agent::image::ImageStore;
 use skiff_agent::logs::{LogOptions, LogRegistry};
-use skiff_agent::modules::Modules;
 use skiff_agent::pods::adopt;
-use skiff_agent::pods::context::{Context, PodShared};
+use skiff_agent::pods::context::Context;
+use skiff_agent::pods::record::{ContainerPhase, ContainerRecord};
 use skiff_agent::pods::report::StatusReporter;
-use skiff_agent::pods::state::{ContainerPhase, ContainerRecord};
+use skiff_agent::pods::shared::PodShared;
 use skiff_agent::pods::worker;
 use skiff_agent::sources::Sources;
 use skiff_controlplane::apiserver::{self, ApiState};
@@ -52,7 +53,7 @@ impl Node {
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(api::serve(
+        tokio::spawn(apiserver::serve(
             listener,
             state,
             shutdown.clone().cancelled_owned(),

@@ -26,7 +26,7 @@ async fn api_server(shutdown: &CancellationToken) -> kube::Client {
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(api::serve(
+    tokio::spawn(apiserver::serve(
         listener,
         state,
         shutdown.clone().cancelled_owned(),

@@ -1,45 +1,23 @@
 //! Running a command — a WASI preview 1 module or preview 2 command component — to
 //! completion: [`CommandSpec`] says what the guest gets (arguments, environment, stdin,
 //! directories, where its output goes, its [`Limits`]); [`Instance`] is the running guest.
+//! What the guest is granted is built with the helpers of [`wasi`](crate::wasi).
 
+use crate::engine::SharedEngine;
 use crate::error::{Error, Result};
 use crate::guard::{Guard, guarded_store};
 use crate::limits::Limits;
+use crate::log::LogStream;
 use crate::log::stream::LogOutput;
-use crate::log::{ContainerLog, LogStream};
 use crate::module::{Module, Template};
 use crate::outcome::{Outcome, TrapKind};
-use crate::runtime::Runtime;
-use crate::state::{P1State, P2State, bounded_table};
 use crate::stop::StopHandle;
+use crate::store_data::{P1State, P2State, bounded_table};
+use crate::wasi::{Output, Preopen, add_preopens};
 use bytes::Bytes;
-use std::path::PathBuf;
 use tokio::task::JoinHandle;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
-
-/// Where a guest's stdout and stderr go.
-#[derive(Clone, Default)]
-pub enum Output {
-    /// Discarded.
-    #[default]
-    Discard,
-    /// Passed through to this process's stdout and stderr.
-    Inherit,
-    /// Appended, as timestamped lines, to a container log.
-    Log(ContainerLog),
-}
-
-/// A host directory the guest may see, at a guest path.
-#[derive(Clone, Debug)]
-pub struct Preopen {
-    /// Directory on the host.
-    pub host: PathBuf,
-    /// Where the guest sees it (e.g. `/data`).
-    pub guest: String,
-    /// Whether the guest may only read.
-    pub read_only: bool,
-}
+use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
 /// What a guest is given. Everything is denied unless granted here.
 #[derive(Clone, Default)]
@@ -108,26 +86,8 @@ fn prepare(spec: &CommandSpec) -> Result<Prepared> {
     Ok(Prepared { builder, outputs })
 }
 
-/// Grants the guest `preopens`; fails on the first directory that cannot be opened.
-pub(crate) fn add_preopens(builder: &mut WasiCtxBuilder, preopens: &[Preopen]) -> Result<()> {
-    for dir in preopens {
-        let perms = if dir.read_only {
-            FsPerms::ReadOnly
-        } else {
-            FsPerms::ReadWrite
-        };
-        builder
-            .preopened_dir(&dir.host, &dir.guest, perms)
-            .map_err(|e| Error::Preopen {
-                host: dir.host.clone(),
-                reason: crate::error::one_line(&e),
-            })?;
-    }
-    Ok(())
-}
-
 /// Starts `module` as a command on the current tokio runtime.
-pub(crate) fn spawn(runtime: &Runtime, module: &Module, spec: CommandSpec) -> Result<Instance> {
+pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -> Result<Instance> {
     if !module.kind().is_command() {
         return Err(Error::WrongKind {
             module: module.digest().to_string(),
@@ -135,13 +95,13 @@ pub(crate) fn spawn(runtime: &Runtime, module: &Module, spec: CommandSpec) -> Re
             expected: "command",
         });
     }
-    runtime.check_limits(&spec.limits)?;
+    engine.check_limits(&spec.limits)?;
     let Prepared {
         mut builder,
         outputs,
     } = prepare(&spec)?;
-    let guard = Guard::new(&spec.limits, runtime.epoch_tick());
-    let engine = runtime.engine().clone();
+    let guard = Guard::new(&spec.limits, engine.epoch_tick());
+    let engine = engine.engine().clone();
     let stop = StopHandle::new();
     let run = {
         let stop = stop.clone();

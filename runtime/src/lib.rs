@@ -1,20 +1,23 @@
 //! `skiff-runtime`: everything Skiff does with wasmtime. It knows nothing of Kubernetes.
 //!
-//! - [`Runtime`] — the process's one engine (pooling allocator, copy-on-write memory
-//!   images, epoch ticker), the linkers, the precompiled-artifact cache and one
-//!   pre-instantiated template per module digest.
+//! - [`Runtime`] — loads modules: the linkers, the precompiled-artifact cache (`artifacts`)
+//!   and one pre-instantiated template per module digest, over the process's one engine
+//!   (`engine`: pooling allocator, copy-on-write memory images, epoch `ticker`), sized by
+//!   [`RuntimeConfig`].
 //! - [`Module`] — a loaded binary: its [`Digest`] and [`ModuleKind`] (WASI preview 1
 //!   command, preview 2 command, or `wasi:http/proxy` component).
 //! - [`CommandSpec`] → [`Instance`] → [`Outcome`] — running a command with arguments,
 //!   environment, preopened directories, captured output and [`Limits`], stoppable
-//!   through a [`StopHandle`].
+//!   through a [`StopHandle`]. What a guest is granted ([`Output`], [`Preopen`]) is built
+//!   in `wasi`, what its store holds in `store_data`, its limits enforced by `guard`.
 //! - [`ContainerLog`] — bounded, rotated, followable, timestamped output.
 //! - [`HttpHandler`] — serving requests with a fresh instance each; [`serve`] runs it
 //!   on a socket.
 
-mod cache;
+mod artifacts;
 mod command;
 mod config;
+mod engine;
 mod error;
 mod guard;
 pub mod http;
@@ -23,22 +26,24 @@ pub mod log;
 mod module;
 mod outcome;
 mod runtime;
-mod state;
 mod stop;
+mod store_data;
 mod ticker;
+mod wasi;
 
-pub use command::{CommandSpec, Instance, Output, Preopen};
+pub use command::{CommandSpec, Instance};
 pub use config::{
     DEFAULT_EPOCH_TICK, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY_PER_INSTANCE, RuntimeConfig,
     default_cache_dir,
 };
 pub use error::{Error, Result};
 pub use guard::CPU_PERIOD;
+pub use http::handler::{HttpConfig, HttpHandler};
 pub use http::serve::serve;
-pub use http::{HttpConfig, HttpHandler};
 pub use limits::Limits;
 pub use log::{ContainerLog, LogConfig, LogLine, LogStream};
 pub use module::{Digest, LoadSource, Module, ModuleKind};
 pub use outcome::{Outcome, TrapKind};
 pub use runtime::Runtime;
 pub use stop::StopHandle;
+pub use wasi::{Output, Preopen};

@@ -2,7 +2,7 @@
 //! [`Digest`], of one [`ModuleKind`]; and the header inspection that tells kinds apart.
 
 use crate::error::{Error, Result};
-use crate::state::{HttpState, P1State, P2State};
+use crate::store_data::{HttpState, P1State, P2State};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 use std::sync::Arc;

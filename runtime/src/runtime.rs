@@ -1,30 +1,26 @@
-//! [`Runtime`]: the one wasmtime engine of a process — pooling allocator, copy-on-write
-//! memory images, epoch interruption and its ticker — with the linkers for each kind of
-//! module, the precompiled-artifact cache and the in-memory templates.
+//! [`Runtime`]: the process's wasm runtime — the [`SharedEngine`] (the one wasmtime engine
+//! and its epoch ticker) with the linkers for each kind of module, the precompiled-artifact
+//! cache and the in-memory templates. It loads modules, and hands them to the command
+//! runner ([`Instance`]) or to an [`HttpHandler`].
 
-use crate::cache::ArtifactCache;
+use crate::artifacts::ArtifactCache;
 use crate::command::{self, CommandSpec, Instance};
 use crate::config::RuntimeConfig;
+use crate::engine::SharedEngine;
 use crate::error::{Error, Result, one_line};
-use crate::http::{HttpConfig, HttpHandler};
-use crate::limits::Limits;
+use crate::http::handler::{HttpConfig, HttpHandler};
 use crate::module::{
     Digest, Format, LoadSource, Module, ModuleInner, ModuleKind, Template, inspect,
 };
-use crate::state::{HttpState, P1State, P2State};
-use crate::ticker::EpochTicker;
+use crate::store_data::{HttpState, P1State, P2State};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use wasmtime::Engine;
+use wasmtime::Linker;
 use wasmtime::component::{Component, Linker as ComponentLinker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-
-/// Core instances a component may need per component instance: a Rust `wasm32-wasip2`
-/// program is a main module plus adapter shims.
-const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
 
 /// Interface a component exports to be a command.
 const WASI_CLI_RUN: &str = "wasi:cli/run@0.2";
@@ -38,49 +34,43 @@ pub struct Runtime {
 }
 
 struct Inner {
-    engine: Engine,
-    config: RuntimeConfig,
+    engine: SharedEngine,
     p1: Linker<P1State>,
     p2: ComponentLinker<P2State>,
     http: ComponentLinker<HttpState>,
     cache: Option<ArtifactCache>,
     templates: Mutex<HashMap<Digest, Arc<ModuleInner>>>,
-    // Dropped last: stops the ticker thread.
-    _ticker: EpochTicker,
 }
 
 impl Runtime {
     /// Creates the engine, its pool and ticker, and the linkers.
     pub fn new(config: RuntimeConfig) -> Result<Self> {
-        let engine =
-            Engine::new(&engine_config(&config)).map_err(|e| Error::Engine(one_line(&e)))?;
+        let shared = SharedEngine::new(config)?;
+        let engine = shared.engine();
         let engine_err = |e: wasmtime::Error| Error::Engine(one_line(&e));
 
-        let mut p1 = Linker::new(&engine);
+        let mut p1 = Linker::new(engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut p1, |s: &mut P1State| &mut s.wasi)
             .map_err(engine_err)?;
-        let mut p2 = ComponentLinker::new(&engine);
+        let mut p2 = ComponentLinker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut p2).map_err(engine_err)?;
-        let mut http = ComponentLinker::new(&engine);
+        let mut http = ComponentLinker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut http).map_err(engine_err)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut http).map_err(engine_err)?;
 
-        let cache = config
+        let cache = shared
+            .config()
             .cache_dir
             .as_deref()
-            .map(|dir| ArtifactCache::new(dir, &engine));
-        let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
-            .map_err(|e| Error::Engine(format!("cannot start the epoch ticker: {e}")))?;
+            .map(|dir| ArtifactCache::new(dir, engine));
         Ok(Self {
             inner: Arc::new(Inner {
-                engine,
-                config,
+                engine: shared,
                 p1,
                 p2,
                 http,
                 cache,
                 templates: Mutex::default(),
-                _ticker: ticker,
             }),
         })
     }
@@ -138,7 +128,7 @@ impl Runtime {
     fn component_template(&self, component: &Component) -> Result<(Template, ModuleKind)> {
         let exports: Vec<String> = component
             .component_type()
-            .exports(&self.inner.engine)
+            .exports(self.engine())
             .map(|(name, _)| name.to_string())
             .collect();
         let link = |e: wasmtime::Error| Error::Link(one_line(&e));
@@ -162,7 +152,7 @@ impl Runtime {
         bytes: &[u8],
         format: Format,
     ) -> Result<(Compiled, LoadSource)> {
-        let engine = &self.inner.engine;
+        let engine = self.engine();
         if let Some(cache) = &self.inner.cache {
             let path = cache.path(digest);
             if path.exists() {
@@ -197,37 +187,22 @@ impl Runtime {
 
     /// Starts a command instance. Must be called within a tokio runtime.
     pub fn spawn(&self, module: &Module, spec: CommandSpec) -> Result<Instance> {
-        command::spawn(self, module, spec)
+        command::spawn(&self.inner.engine, module, spec)
     }
 
     /// Builds a handler serving HTTP requests with `module`, a `wasi:http/proxy`
     /// component.
     pub fn http_handler(&self, module: &Module, config: HttpConfig) -> Result<HttpHandler> {
-        HttpHandler::new(self, module, config)
-    }
-
-    /// Checks that limits fit the engine's pool.
-    pub(crate) fn check_limits(&self, limits: &Limits) -> Result<()> {
-        let max = self.inner.config.max_memory_per_instance;
-        match limits.memory {
-            Some(requested) if requested > max => {
-                Err(Error::MemoryLimitTooLarge { requested, max })
-            }
-            _ => Ok(()),
-        }
+        HttpHandler::new(&self.inner.engine, module, config)
     }
 
     /// The configuration the runtime was built with.
     pub fn config(&self) -> &RuntimeConfig {
-        &self.inner.config
+        self.inner.engine.config()
     }
 
-    pub(crate) fn engine(&self) -> &Engine {
-        &self.inner.engine
-    }
-
-    pub(crate) fn epoch_tick(&self) -> Duration {
-        self.inner.config.epoch_tick
+    fn engine(&self) -> &Engine {
+        self.inner.engine.engine()
     }
 
     fn templates(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Arc<ModuleInner>>> {
@@ -272,40 +247,4 @@ impl Compiled {
             })
         }
     }
-}
-
-/// Bytes of each linear memory reset with `memset` rather than returned to the kernel when
-/// its instance ends. An HTTP request's instance touches a few pages of its heap and stack;
-/// resetting those in place keeps the next instance from faulting them in again, and spares
-/// the `madvise` whose TLB shootdown interrupts every core the process runs on — the largest
-/// per-request cost of serving before this (a fifth of the agent's CPU). Bounded by the warm
-/// slots wasmtime keeps (100): at most 6.4 MiB stays resident.
-pub const MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
-
-/// Bytes of each table kept resident the same way (function tables are small and every
-/// instance initializes them).
-pub const TABLE_KEEP_RESIDENT: usize = 16 * 1024;
-
-/// Slots whose remaining pages are returned to the kernel in one batch: one TLB shootdown
-/// per batch instead of one per instance (wasmtime suggests batching under high churn).
-pub const DECOMMIT_BATCH: usize = 16;
-
-/// The engine configuration: pooling sized from `config`, CoW images, epochs.
-fn engine_config(config: &RuntimeConfig) -> Config {
-    let n = config.max_instances.max(1);
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(n)
-        .total_core_instances(n * CORE_INSTANCES_PER_COMPONENT)
-        .total_memories(n * 2)
-        .total_tables(n * CORE_INSTANCES_PER_COMPONENT)
-        .total_stacks(n)
-        .max_memory_size(usize::try_from(config.max_memory_per_instance).unwrap_or(usize::MAX))
-        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
-        .table_keep_resident(TABLE_KEEP_RESIDENT)
-        .decommit_batch_size(DECOMMIT_BATCH);
-    let mut cfg = Config::new();
-    cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-        .memory_init_cow(true)
-        .epoch_interruption(true);
-    cfg
 }

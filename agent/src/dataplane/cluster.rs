@@ -4,7 +4,7 @@
 //! while a table is being built are folded into the next build, so a burst of endpoint
 //! updates (a Deployment scaling up) costs a few builds, not one per event.
 
-use super::Core;
+use super::shared::Core;
 use super::table::ClusterObjects;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Service};

@@ -6,10 +6,10 @@
 //! [`BIND_RETRY`]. Each request looks its port up in the current table, so endpoint
 //! changes need no listener change.
 
-use super::Core;
 use super::body::{ProxyBody, text};
+use super::shared::Core;
 use super::table::RouteTable;
-use crate::server::{DRAIN_TIMEOUT, http1};
+use crate::http_server::{self, DRAIN_TIMEOUT};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -123,7 +123,7 @@ async fn listen(core: Arc<Core>, listener: TcpListener, exposed: Exposed, stop: 
         let core = core.clone();
         async move { Ok::<_, Infallible>(serve(&core, exposed, request).await) }
     });
-    http1::serve(listener, service, stop, DRAIN_TIMEOUT).await;
+    http_server::serve(listener, service, stop, DRAIN_TIMEOUT).await;
 }
 
 /// Routes one request that came in on `exposed`.

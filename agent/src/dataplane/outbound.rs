@@ -8,17 +8,19 @@
 //! - anything else is refused (`HTTP-request-denied`), and the pod's denial hook hears
 //!   why.
 
-use super::Core;
 use super::body::ProxyBody;
+use super::shared::Core;
 use super::table::{PortRef, RouteTable};
-use crate::dataplane::DeniedHook;
 use http_body_util::BodyExt;
 use skiff_runtime::http::outbound::{
     HttpError, OutboundRoute, RequestOptions, SendFuture, WasiBody, send_direct,
 };
 use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
+
+/// Called with a message each time a guest's outgoing request is refused.
+pub type DeniedHook = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The pod annotation listing the hosts outside the cluster its guests may call:
 /// comma-separated host names, `*.example.com` for every subdomain, `host:port` for one
@@ -237,7 +239,7 @@ mod tests {
 
     fn table() -> RouteTable {
         let mut other = service("db", "ClusterIP", "10.96.0.20", &[("", 5432, None)]);
-        std::sync::Arc::make_mut(&mut other).metadata.namespace = Some("data".into());
+        Arc::make_mut(&mut other).metadata.namespace = Some("data".into());
         let objects = ClusterObjects {
             services: vec![
                 service(

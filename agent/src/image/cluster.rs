@@ -81,7 +81,7 @@ mod tests {
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
-        tokio::spawn(api::serve(
+        tokio::spawn(apiserver::serve(
             listener,
             state,
             shutdown.clone().cancelled_owned(),

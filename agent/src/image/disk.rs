@@ -12,7 +12,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use super::{PullError, digest_of};
+use super::PullError;
+use super::digest::digest_of;
 
 /// The index's file name inside the cache directory.
 const INDEX_FILE: &str = "index.json";

@@ -16,9 +16,10 @@ use oci_client::manifest::{
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
+use super::PullError;
+use super::digest::digest_of;
 use super::error::root_cause;
 use super::http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, install_crypto_provider};
-use super::{PullError, digest_of};
 
 /// Layer media types holding a wasm binary: the plain one and the wasm-to-oci one.
 pub(crate) const WASM_LAYER_MEDIA_TYPES: [&str; 2] = ["application/wasm", WASM_LAYER_MEDIA_TYPE];

@@ -3,7 +3,7 @@
 //! the instance pool — as the kubelet admits pods. A pod that does not fit fails at once
 //! with the kubelet's reason (`OutOfcpu`, `OutOfmemory`, `OutOfpods`).
 
-use super::state::PodFailure;
+use super::record::PodFailure;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use skiff_model::quantity::{ByteQuantity, cpu_millicores};
 use std::collections::HashMap;

@@ -3,8 +3,8 @@
 //! runs again exactly what should still run, continuing its restart counts, and reports
 //! what was lost as the kubelet does after a node reboot (`Unknown`, exit code 255).
 
-use super::container::Restart;
-use super::state::{ContainerPhase, ContainerRecord, PodRecord, Termination};
+use super::container::restart::Restart;
+use super::record::{ContainerPhase, ContainerRecord, PodRecord, Termination};
 use super::worker::{Plan, is_terminal};
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Pod};
 use std::time::SystemTime;

@@ -3,103 +3,35 @@
 //! under its probes, and restart it per the pod's `restartPolicy` with crash-loop backoff
 //! — recording every state for the pod's status and every step as an event.
 //!
-//! Parts: [`command`] (a command run to its end), [`serve`] (an HTTP component serving
-//! the pod's ports until the pod stops) and [`tuning`] (the pod annotations that tune
-//! serving). Both kinds of run are stopped early when a liveness or startup probe fails
+//! Parts: [`restart`] (whether a container that ended runs again), `error` (why one could
+//! not be started), `run` (one run as its runner sees it, and how it ended), [`command`]
+//! (a command run to its end), [`serve`] (an HTTP component serving the pod's ports until
+//! the pod stops) and [`tuning`] (the pod annotations that tune serving). Both kinds of run are stopped early when a liveness or startup probe fails
 //! ([`super::probe`]); that counts as a restart unless `restartPolicy` is `Never`.
 
 pub mod command;
+mod error;
+pub mod restart;
+mod run;
 pub mod serve;
 pub mod tuning;
 
 use super::backoff::Backoff;
-use super::context::{Context, PodShared};
+use super::context::Context;
 use super::env;
-use super::probe::check::{Checker, Target};
-use super::probe::report::PodObserver;
-use super::probe::{self, Kill, Kind, Probes};
-use super::state::{ContainerPhase, ProbeState, Termination};
-use super::worker::grace_of;
-use crate::image::{PullError, PullPolicy};
+use super::probe::spec::Probes;
+use super::record::ContainerPhase;
+use super::shared::PodShared;
+use crate::image::PullPolicy;
+use error::StartError;
 use k8s_openapi::api::core::v1::Container;
+use restart::Restart;
+use run::{Run, RunEnd};
 use skiff_model::events::EventType;
 use skiff_model::quantity::{ByteQuantity, cpu_millicores};
 use skiff_runtime::{CommandSpec, Limits, Module, ModuleKind, Output};
 use std::sync::Arc;
-use std::time::{Duration, Instant as StdInstant, SystemTime};
-use tokio::time::Instant;
-
-/// Whether a container that ended runs again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Restart {
-    /// Always (`restartPolicy: Always`).
-    Always,
-    /// Only after a failure (`OnFailure`, and init containers of restartable pods).
-    OnFailure,
-    /// Never.
-    Never,
-}
-
-impl Restart {
-    /// The policy of a pod's regular containers.
-    pub fn of(policy: Option<&str>) -> Self {
-        match policy {
-            Some("OnFailure") => Restart::OnFailure,
-            Some("Never") => Restart::Never,
-            _ => Restart::Always,
-        }
-    }
-
-    /// The policy of a pod's init containers: retried until they succeed, unless the pod
-    /// never restarts anything.
-    pub fn for_init(self) -> Self {
-        match self {
-            Restart::Never => Restart::Never,
-            _ => Restart::OnFailure,
-        }
-    }
-
-    /// Whether a run that ended (`succeeded` or not, or `killed` by a probe) runs again.
-    /// A container killed by a probe restarts unless the policy is `Never`, as the
-    /// kubelet's does whatever its exit code.
-    fn again(self, succeeded: bool, killed: bool) -> bool {
-        match self {
-            Restart::Always => true,
-            Restart::OnFailure => killed || !succeeded,
-            Restart::Never => false,
-        }
-    }
-}
-
-/// Why a container could not be started.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StartError {
-    #[error(transparent)]
-    Pull(#[from] PullError),
-    #[error("{0}")]
-    Config(String),
-    #[error("{0}")]
-    Create(String),
-}
-
-impl StartError {
-    /// The waiting reason while the failure stands.
-    fn reason(&self) -> &'static str {
-        match self {
-            StartError::Pull(e) => e.reason(),
-            StartError::Config(_) => "CreateContainerConfigError",
-            StartError::Create(_) => "CreateContainerError",
-        }
-    }
-
-    /// The waiting reason while backing off before the next try.
-    fn backoff_reason(&self) -> &'static str {
-        match self {
-            StartError::Pull(e) if e.reason() == "ErrImagePull" => "ImagePullBackOff",
-            other => other.reason(),
-        }
-    }
-}
+use std::time::{Duration, Instant as StdInstant};
 
 /// A container ready to start.
 struct Prepared {
@@ -113,18 +45,6 @@ enum Workload {
     Command(CommandSpec),
     /// A `wasi:http/proxy` component, serving until the pod stops.
     Http(serve::HttpSetup),
-}
-
-/// How one run of a container ended.
-pub(crate) struct RunEnd {
-    /// Whether it counts as a success for `restartPolicy: OnFailure`.
-    succeeded: bool,
-    /// How it is reported.
-    termination: Termination,
-    /// How long it ran (for the backoff reset).
-    ran: Duration,
-    /// The probe that had it killed, if one did.
-    killed: Option<Kind>,
 }
 
 /// Runs a container until it ends for good or the pod stops; returns whether its last run
@@ -271,118 +191,6 @@ async fn run_once(
         );
     }
     end
-}
-
-/// One run of a container, as its command or HTTP runner sees it.
-pub(crate) struct Run<'a> {
-    ctx: &'a Arc<Context>,
-    pod: &'a Arc<PodShared>,
-    container: &'a Container,
-    container_id: String,
-    probes: Probes,
-    restart: Restart,
-}
-
-impl Run<'_> {
-    /// Records that the run started (running, with what its probes say before they
-    /// run) and returns when.
-    fn started(&self) -> SystemTime {
-        let name = &self.container.name;
-        let started = SystemTime::now();
-        let probes = ProbeState {
-            starting: self.probes.startup.is_some(),
-            unready: self.probes.readiness.is_some(),
-        };
-        self.pod.update(self.ctx, |r| {
-            if let Some(c) = r.container_mut(name) {
-                c.phase = ContainerPhase::Running { started };
-                c.container_id = Some(self.container_id.clone());
-                c.probes = probes;
-            }
-        });
-        self.pod.event(
-            self.ctx,
-            Some(name),
-            EventType::Normal,
-            "Started",
-            format!("Started container {name}"),
-        );
-        started
-    }
-
-    /// Runs the container's probes against `target` from `since`; resolves when they
-    /// want it killed.
-    async fn probe(&self, target: Target, since: Instant) -> Kill {
-        let key = &self.pod.key;
-        let checker = Checker {
-            target,
-            container: self.container.clone(),
-            namespace: key.namespace.clone(),
-            pod: key.name.clone(),
-            uid: key.uid.clone(),
-            host: self.ctx.host_ip.clone(),
-            local: self.ctx.dataplane.local.clone(),
-        };
-        let observer = PodObserver {
-            ctx: self.ctx,
-            pod: self.pod,
-            container: &self.container.name,
-        };
-        probe::supervise(&self.probes, since, &checker, &observer).await
-    }
-
-    /// Announces the stop of the run: for the pod's stop, or for a failed probe (with
-    /// the kubelet's wording); returns the grace period it gets.
-    fn killing(&self, kill: Option<&Kill>) -> Duration {
-        let name = &self.container.name;
-        let (message, grace) = match kill {
-            None => (format!("Stopping container {name}"), self.pod.grace()),
-            Some(kill) => {
-                let probe = match kill.kind {
-                    Kind::Startup => "startup",
-                    _ => "liveness",
-                };
-                let restarts = if self.restart == Restart::Never {
-                    ""
-                } else {
-                    ", will be restarted"
-                };
-                let grace = kill.grace.unwrap_or_else(|| grace_of(&self.pod.pod()));
-                (
-                    format!("Container {name} failed {probe} probe{restarts}"),
-                    grace,
-                )
-            }
-        };
-        self.pod
-            .event(self.ctx, Some(name), EventType::Normal, "Killing", message);
-        grace
-    }
-
-    /// The end of a run whose instance could not be created.
-    fn cannot_run(&self, message: String) -> RunEnd {
-        self.pod.event(
-            self.ctx,
-            Some(&self.container.name),
-            EventType::Warning,
-            "Failed",
-            format!("Error: {message}"),
-        );
-        let now = SystemTime::now();
-        RunEnd {
-            succeeded: false,
-            termination: Termination {
-                exit_code: 128,
-                reason: "ContainerCannotRun",
-                message: Some(message),
-                started: Some(now),
-                finished: now,
-                container_id: Some(self.container_id.clone()),
-            },
-            ran: Duration::ZERO,
-            killed: None,
-        }
-    }
 }
 
 /// Pulls, compiles and configures a container.

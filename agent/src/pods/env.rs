@@ -4,7 +4,7 @@
 //! expansion, `valueFrom` config map and secret keys, pod fields and container resources),
 //! [`expand`] (Kubernetes' `$(VAR)` expansion, also used for `command` and `args`),
 //! and [`ConfigError`] (why an environment cannot be built). Quantities for
-//! `resourceFieldRef` are read by [`crate::quantity`].
+//! `resourceFieldRef` are read by `skiff_model::quantity`.
 //!
 //! Pods have no IP of their own in Skiff: `status.podIP` is the host's IP.
 

@@ -7,8 +7,9 @@
 
 use super::admit::{Admission, Allocatable};
 use super::adopt;
-use super::context::{Context, PodShared};
-use super::state::PodRecord;
+use super::context::Context;
+use super::record::PodRecord;
+use super::shared::PodShared;
 use super::volume;
 use super::worker::{self, Plan};
 use futures::StreamExt;

@@ -1,7 +1,7 @@
 //! A pod's `status` as the kubelet reports it, rendered from its [`PodRecord`]: phase (by
 //! the kubelet's rules), conditions, container statuses, start time and addresses.
 
-use super::state::{ContainerPhase, ContainerRecord, PodRecord, Termination};
+use super::record::{ContainerPhase, ContainerRecord, PodRecord, Termination};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
 use skiff_model::time::rfc3339;
@@ -282,7 +282,7 @@ fn qos_class(pod: &Pod) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pods::state::{ContainerRecord, ProbeState};
+    use crate::pods::record::{ContainerRecord, ProbeState};
     use std::time::SystemTime;
 
     fn pod(policy: &str) -> Pod {

@@ -4,9 +4,11 @@
 //! their sources change, and finally confirms the pod's deletion to the API server once
 //! every container has stopped.
 
-use super::container::{self, Restart};
-use super::context::{Context, PodShared};
-use super::state::{ContainerPhase, PodFailure};
+use super::container::{self, restart::Restart};
+use super::context::Context;
+use super::grace::grace_of;
+use super::record::{ContainerPhase, PodFailure};
+use super::shared::PodShared;
 use super::status::Phase;
 use super::volume::PodVolumes;
 use crate::pods::backoff::Backoff;
@@ -18,9 +20,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
-
-/// Kubernetes' default `terminationGracePeriodSeconds`.
-pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
 /// What the worker is told to run: which containers (re-adopted pods skip those that
 /// already finished for good).
@@ -127,16 +126,6 @@ fn observe(pod: &PodShared, latest: &Pod) -> bool {
         pod.stop(grace);
     }
     deleting
-}
-
-/// The grace period a stop of `pod` gets: `terminationGracePeriodSeconds` or [`DEFAULT_GRACE`].
-pub(crate) fn grace_of(pod: &Pod) -> Duration {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.termination_grace_period_seconds)
-        .map_or(DEFAULT_GRACE, |s| {
-            Duration::from_secs(s.max(0).unsigned_abs())
-        })
 }
 
 /// When `activeDeadlineSeconds` runs out, counted from the pod's start time.

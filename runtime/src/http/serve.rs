@@ -2,7 +2,7 @@
 //! keep-alive and `TCP_NODELAY`, until a shutdown future resolves; then it stops
 //! accepting and lets open connections finish their requests.
 
-use super::HttpHandler;
+use super::handler::HttpHandler;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;

@@ -3,9 +3,9 @@
 //! `tcpSocket` probes fail for it) — and report how it ended as the kubelet would for a
 //! process.
 
-use super::{Run, RunEnd};
+use super::run::{Run, RunEnd};
 use crate::pods::probe::check::Target;
-use crate::pods::state::Termination;
+use crate::pods::record::Termination;
 use skiff_runtime::{CommandSpec, Module, Outcome, StopHandle};
 use std::time::{Duration, Instant as StdInstant, SystemTime};
 use tokio::time::Instant;

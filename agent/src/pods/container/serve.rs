@@ -11,13 +11,15 @@
 //! period (the pod's, or the failed probe's). Drained in time is exit code 0
 //! (`Completed`); cut short, the requests left are stopped and it is 137 (`Error`).
 
+use super::error::StartError;
+use super::run::{Run, RunEnd};
 use super::tuning::Tuning;
-use super::{Run, RunEnd, StartError};
 use crate::dataplane::DeniedHook;
 use crate::dataplane::local::{DEFAULT_HTTP_PORT, PodKey};
-use crate::pods::context::{Context, PodShared};
+use crate::pods::context::Context;
 use crate::pods::probe::check::Target;
-use crate::pods::state::Termination;
+use crate::pods::record::Termination;
+use crate::pods::shared::PodShared;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use skiff_model::events::EventType;
 use skiff_runtime::{ContainerLog, HttpConfig, Limits, Module, Output, Preopen};

@@ -7,7 +7,8 @@
 //! nothing, so both fail for it with a message saying so. Failures read like the
 //! kubelet's (`HTTP probe failed with statuscode: 500`).
 
-use super::{Action, Check, Probe};
+use super::hooks::Check;
+use super::spec::{Action, Probe};
 use crate::dataplane::local::LocalPods;
 use bytes::Bytes;
 use futures::future::BoxFuture;

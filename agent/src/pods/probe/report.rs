@@ -3,8 +3,10 @@
 //! condition follow, written at once), and each failed attempt as a Warning `Unhealthy`
 //! event (`Readiness probe failed: HTTP probe failed with statuscode: 500`).
 
-use super::{Kind, Observer};
-use crate::pods::context::{Context, PodShared};
+use super::hooks::Observer;
+use super::spec::Kind;
+use crate::pods::context::Context;
+use crate::pods::shared::PodShared;
 use skiff_model::events::EventType;
 
 /// Records one container's probe results on its pod.

@@ -2,6 +2,10 @@
 //! period), startup gating, what is reported, and when a kill is asked for.
 
 use super::*;
+use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::Probe as ProbeSpec;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use spec::{Action, DEFAULT_FAILURE_THRESHOLD, DEFAULT_PERIOD, DEFAULT_TIMEOUT};
 use std::collections::HashMap;
 use std::sync::Mutex;
 

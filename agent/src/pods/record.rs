@@ -1,8 +1,7 @@
-//! What the agent knows of one pod's containers: [`PodRecord`] with a [`ContainerRecord`]
-//! per container, each in a [`ContainerPhase`]. Container runners write it; [`status`]
-//! renders it as the pod's `status`.
-//!
-//! [`status`]: super::status
+//! The records of what the agent knows of one pod's run: [`PodRecord`] with a
+//! [`ContainerRecord`] per container, each in a [`ContainerPhase`] (with its last
+//! [`Termination`] and its [`ProbeState`]), and a pod-wide [`PodFailure`]. Container
+//! runners write them; the pod's `status` is rendered from them (in `pods::status`).
 
 use std::collections::HashMap;
 use std::time::SystemTime;

@@ -1,4 +1,4 @@
-//! [`Modules`]: compiled modules by image digest, shared by every pod on the node.
+//! [`Modules`]: the compiled wasm modules, by image digest, shared by every pod on the node.
 //!
 //! The runtime keeps one template per module; this map in front of it saves hashing and
 //! looking up the bytes again for every pod, and makes a burst of pods using one new image

@@ -1,17 +1,20 @@
-//! The agent's HTTP endpoint: the subset of the kubelet API the control plane calls, and
-//! the data plane's end of the hop between agents.
+//! The node's endpoint: the agent's HTTP server for the subset of the kubelet API the
+//! control plane calls, and the data plane's end of the hop between agents. It sits on
+//! top of both the agent's HTTP serving ([`http_server`](crate::http_server)) and the
+//! [`DataPlane`].
 //!
 //! Routes: `GET /containerLogs/{namespace}/{pod}/{container}` ([`logs`]) and
-//! `GET /healthz`. Errors are Kubernetes `Status` bodies ([`Status`]). With a data plane
+//! `GET /healthz`. Errors are Kubernetes `Status` bodies ([`status`]). With a data plane
 //! ([`serve_with_dataplane`]), requests a peer forwarded (they carry
 //! [`FORWARD_TO`](crate::dataplane::FORWARD_TO)) go to its pods before any route, and
-//! `GET /metrics` answers its metrics. [`serve`] runs it all on a listener until shutdown
-//! ([`http1`]); [`router`] lets tests use the routes alone.
+//! `GET /metrics` answers its metrics. [`serve`] runs it all on a listener until shutdown;
+//! [`router`] lets tests use the routes alone.
 
-pub mod http1;
 pub mod logs;
+pub mod status;
 
 use crate::dataplane::{DataPlane, METRICS_CONTENT_TYPE, ProxyBody};
+use crate::http_server::{self, DRAIN_TIMEOUT};
 use crate::logs::LogRegistry;
 use axum::Router;
 use axum::http::StatusCode;
@@ -24,13 +27,8 @@ use hyper::service::{Service, service_fn};
 use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-/// How long open requests may take to finish once shutdown begins. Follow streams end at
-/// once; this bounds a reader too slow to take its last bytes.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The agent's routes over `logs`.
 pub fn router(logs: LogRegistry) -> Router {
@@ -83,7 +81,7 @@ async fn serve_endpoint(
         stop.cancelled().await;
         logs.stop_following();
     });
-    http1::serve(listener, service, shutdown, DRAIN_TIMEOUT).await;
+    http_server::serve(listener, service, shutdown, DRAIN_TIMEOUT).await;
     Ok(())
 }
 
@@ -116,66 +114,4 @@ fn metrics(dataplane: &DataPlane, method: &Method) -> Response {
 
 async fn healthz() -> &'static str {
     "ok"
-}
-
-/// An error answer: a Kubernetes `Status` body with its HTTP code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// The HTTP code.
-    pub code: StatusCode,
-    /// The `Status.reason`, e.g. `NotFound`.
-    pub reason: &'static str,
-    /// What went wrong, for the user.
-    pub message: String,
-}
-
-impl Status {
-    /// 400: a request parameter is wrong.
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self {
-            code: StatusCode::BAD_REQUEST,
-            reason: "BadRequest",
-            message: message.into(),
-        }
-    }
-
-    /// 404: what the request names does not exist.
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self {
-            code: StatusCode::NOT_FOUND,
-            reason: "NotFound",
-            message: message.into(),
-        }
-    }
-
-    /// 500: the agent failed; the cause is logged here.
-    pub fn internal(cause: &dyn std::error::Error) -> Self {
-        let mut detail = cause.to_string();
-        let mut source = cause.source();
-        while let Some(inner) = source {
-            detail = format!("{detail}: {inner}");
-            source = inner.source();
-        }
-        tracing::error!(error = %detail, "agent request failed");
-        Self {
-            code: StatusCode::INTERNAL_SERVER_ERROR,
-            reason: "InternalError",
-            message: format!("Internal error occurred: {detail}"),
-        }
-    }
-}
-
-impl IntoResponse for Status {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code.as_u16(),
-        });
-        (self.code, axum::Json(body)).into_response()
-    }
 }

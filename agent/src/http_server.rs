@@ -1,7 +1,8 @@
-//! [`serve`]: HTTP/1.1 on a listener — keep-alive, `TCP_NODELAY` on every connection —
-//! until shutdown; then it stops accepting and gives open connections a drain period to
-//! finish the requests they have. The agent's endpoint and the node-port listeners run
-//! on it.
+//! The agent's HTTP/1.1 serving, below both the node's endpoint and the data plane's
+//! Service listeners, which run on it: [`serve`] (keep-alive, `TCP_NODELAY` on every
+//! connection, until shutdown; then it stops accepting and gives open connections a drain
+//! period to finish the requests they have) and [`DRAIN_TIMEOUT`], the drain period both
+//! use.
 
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
@@ -14,6 +15,10 @@ use std::error::Error as StdError;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// How long open requests may take to finish once shutdown begins. The endpoint's follow
+/// streams end at once; this bounds a reader too slow to take its last bytes.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Pause after a failed `accept` (out of file descriptors and the like: transient).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);

@@ -1,5 +1,7 @@
-//! Store data types, one per [`ModuleKind`](crate::ModuleKind): the WASI context the
-//! instance sees and its [`Guard`].
+//! What a wasmtime `Store` holds, one type per [`ModuleKind`](crate::ModuleKind): the WASI
+//! context the instance sees and its [`Guard`] — [`P1State`] (preview 1 command),
+//! [`P2State`] (preview 2 command), [`HttpState`] (one HTTP request) — and
+//! [`bounded_table`], the capped resource table they share.
 
 use crate::guard::{Guard, Guarded};
 use crate::http::outbound::Outbound;

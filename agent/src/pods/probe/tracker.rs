@@ -3,7 +3,7 @@
 //! to failure after `failureThreshold` consecutive failing ones; anything shorter leaves
 //! it as it was.
 
-use super::Probe;
+use super::spec::Probe;
 
 /// A probe's result and the run of equal attempts behind it.
 #[derive(Clone, Debug)]
@@ -56,7 +56,7 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pods::probe::{Action, Kind};
+    use crate::pods::probe::spec::{Action, Kind};
     use std::time::Duration;
 
     fn probe(success: u32, failure: u32) -> Probe {

@@ -3,7 +3,7 @@
 //! parameters: `follow`, `previous`, `tailLines`, `sinceSeconds`, `sinceTime`,
 //! `timestamps`, `limitBytes`.
 
-use super::Status;
+use super::status::Status;
 use crate::logs::{LogOptions, LogRegistry};
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;

@@ -1,0 +1,112 @@
+//! [`SharedEngine`]: the process's one wasmtime engine — pooling allocator sized from the
+//! [`RuntimeConfig`], copy-on-write memory images, epoch interruption — together with the
+//! [`EpochTicker`] that advances its epoch. It is what running an instance needs of the
+//! runtime: the engine, the epoch tick and the pool's memory cap. The
+//! [`Runtime`](crate::Runtime) holds one, and so does every HTTP handler, so the ticker
+//! runs as long as anything may still start an instance.
+//!
+//! Parts: [`SharedEngine`]; the pool tuning constants ([`MEMORY_KEEP_RESIDENT`],
+//! [`TABLE_KEEP_RESIDENT`], [`DECOMMIT_BATCH`]); `engine_config`.
+
+use crate::config::RuntimeConfig;
+use crate::error::{Error, Result, one_line};
+use crate::limits::Limits;
+use crate::ticker::EpochTicker;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Core instances a component may need per component instance: a Rust `wasm32-wasip2`
+/// program is a main module plus adapter shims.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
+
+/// The engine, its configuration and its epoch ticker. Cheap to clone; clones share
+/// everything, and the ticker stops when the last clone is dropped.
+#[derive(Clone)]
+pub(crate) struct SharedEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    config: RuntimeConfig,
+    // Dropped last: stops the ticker thread.
+    _ticker: EpochTicker,
+}
+
+impl SharedEngine {
+    /// Creates the engine, its pool and its ticker.
+    pub(crate) fn new(config: RuntimeConfig) -> Result<Self> {
+        let engine =
+            Engine::new(&engine_config(&config)).map_err(|e| Error::Engine(one_line(&e)))?;
+        let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
+            .map_err(|e| Error::Engine(format!("cannot start the epoch ticker: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                config,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// Checks that limits fit the engine's pool.
+    pub(crate) fn check_limits(&self, limits: &Limits) -> Result<()> {
+        let max = self.inner.config.max_memory_per_instance;
+        match limits.memory {
+            Some(requested) if requested > max => {
+                Err(Error::MemoryLimitTooLarge { requested, max })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The configuration the engine was built with.
+    pub(crate) fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn epoch_tick(&self) -> Duration {
+        self.inner.config.epoch_tick
+    }
+}
+
+/// Bytes of each linear memory reset with `memset` rather than returned to the kernel when
+/// its instance ends. An HTTP request's instance touches a few pages of its heap and stack;
+/// resetting those in place keeps the next instance from faulting them in again, and spares
+/// the `madvise` whose TLB shootdown interrupts every core the process runs on — the largest
+/// per-request cost of serving before this (a fifth of the agent's CPU). Bounded by the warm
+/// slots wasmtime keeps (100): at most 6.4 MiB stays resident.
+pub const MEMORY_KEEP_RESIDENT: usize = 64 * 1024;
+
+/// Bytes of each table kept resident the same way (function tables are small and every
+/// instance initializes them).
+pub const TABLE_KEEP_RESIDENT: usize = 16 * 1024;
+
+/// Slots whose remaining pages are returned to the kernel in one batch: one TLB shootdown
+/// per batch instead of one per instance (wasmtime suggests batching under high churn).
+pub const DECOMMIT_BATCH: usize = 16;
+
+/// The engine configuration: pooling sized from `config`, CoW images, epochs.
+fn engine_config(config: &RuntimeConfig) -> Config {
+    let n = config.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        .total_core_instances(n * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(n * 2)
+        .total_tables(n * CORE_INSTANCES_PER_COMPONENT)
+        .total_stacks(n)
+        .max_memory_size(usize::try_from(config.max_memory_per_instance).unwrap_or(usize::MAX))
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(TABLE_KEEP_RESIDENT)
+        .decommit_batch_size(DECOMMIT_BATCH);
+    let mut cfg = Config::new();
+    cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_init_cow(true)
+        .epoch_interruption(true);
+    cfg
+}
