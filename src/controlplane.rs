@@ -6,9 +6,9 @@
 use anyhow::Context;
 use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::bootstrap;
-use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::module_store::ModuleStore;
 use skiff_controlplane::store::{Config as StoreConfig, RedbStore, Store};
+use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

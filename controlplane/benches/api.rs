@@ -12,8 +12,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use skiff_controlplane::apiserver::{self, ApiState};
-use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config, RedbStore};
+use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

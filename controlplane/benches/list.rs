@@ -14,8 +14,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 use skiff_controlplane::apiserver::{self, ApiState};
-use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config, RedbStore, Store};
+use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -14,14 +14,14 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use skiff_controlplane::apiserver::ApiState;
-use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::machinery::client::Client;
 use skiff_controlplane::machinery::config::Config;
 use skiff_controlplane::machinery::context::Context;
-use skiff_controlplane::machinery::events::Recorder;
+use skiff_controlplane::machinery::events::start_recorder;
 use skiff_controlplane::machinery::informers::Informers;
 use skiff_controlplane::scheduler::Scheduler;
 use skiff_controlplane::store::{Config as StoreConfig, RedbStore};
+use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -168,7 +168,7 @@ async fn main() {
 
     let ctx = Context {
         informers: Informers::new(),
-        events: Recorder::start(Client::new(state.clone(), "events"), shutdown.clone()),
+        events: start_recorder(Client::new(state.clone(), "events"), shutdown.clone()),
         state: state.clone(),
         config: Config::default(),
     };

@@ -13,8 +13,8 @@ mod support;
 use support::machine;
 
 use bytes::Bytes;
-use skiff_controlplane::cache::{self, CachedStore};
 use skiff_controlplane::store::{self, MemoryStore, RedbStore, Store};
+use skiff_controlplane::watchcache::{self, CachedStore};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -48,9 +48,13 @@ async fn fan_out() {
             .expect("open store"),
     );
     let cache = Arc::new(
-        CachedStore::start(inner, cache::Config::default(), CancellationToken::new())
-            .await
-            .expect("start cache"),
+        CachedStore::start(
+            inner,
+            watchcache::Config::default(),
+            CancellationToken::new(),
+        )
+        .await
+        .expect("start cache"),
     );
     let mut pods = Vec::new();
     for i in 0..PODS {
@@ -136,9 +140,13 @@ async fn listing() {
         inner.create(&key, value).await.expect("create");
     }
     let loaded = rss();
-    let cache = CachedStore::start(inner, cache::Config::default(), CancellationToken::new())
-        .await
-        .expect("start cache");
+    let cache = CachedStore::start(
+        inner,
+        watchcache::Config::default(),
+        CancellationToken::new(),
+    )
+    .await
+    .expect("start cache");
     let cached = rss();
     let mut samples = Vec::with_capacity(LISTS);
     for _ in 0..LISTS {

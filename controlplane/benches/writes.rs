@@ -11,9 +11,9 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde_json::json;
 use skiff_controlplane::apiserver::ApiState;
-use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::machinery::client::Client;
 use skiff_controlplane::store::{Config, RedbStore};
+use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::sync::Arc;
 use std::time::Instant;
 

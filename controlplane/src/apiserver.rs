@@ -14,7 +14,9 @@
 //! 5. the answer is encoded as JSON, or as one of kubectl's tables ([`codec::table`]).
 //!
 //! Beside the pipeline: [`state`] holds the store and the object access every handler
-//! shares, and [`error`] is the error type every part returns, rendered as a `Status`.
+//! shares, [`lifecycle`] sets the server-owned metadata of written objects (uid, names
+//! from `generateName`, timestamps, `generation`, `resourceVersion`), and [`error`] is the
+//! error type every part returns, rendered as a `Status`.
 //! [`serve`] runs the router until shutdown, then drains for [`DRAIN_TIMEOUT`].
 
 pub mod admission;
@@ -23,6 +25,7 @@ pub mod codec;
 pub mod error;
 pub mod filters;
 pub mod handlers;
+pub mod lifecycle;
 pub mod request;
 pub mod router;
 pub mod state;

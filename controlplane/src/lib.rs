@@ -1,26 +1,36 @@
 //! Skiff's control plane: the Kubernetes-compatible API server, its storage, the watch cache,
 //! the scheduler and the controllers.
 //!
-//! Parts:
-//! - [`apiserver`]: the Kubernetes-compatible HTTP API, laid out as a request's path
-//!   (router, filters, request decoding, admission, handlers, encodings), and [`ApiState`],
-//!   the store and object access its handlers share.
+//! Parts, from the request's way in to the components behind it:
+//! - [`apiserver`]: the Kubernetes-compatible HTTP API, laid out as a request's path —
+//!   router, filters (authentication, authorization), request decoding, admission
+//!   (defaults, validation, allocation), handlers per verb, server-side apply, codecs
+//!   (JSON, protobuf, tables) — and [`ApiState`], the store and object access its handlers
+//!   share.
 //! - [`store`]: the revisioned key-value store (etcd/kine style) that holds every API object,
 //!   with `metadata.resourceVersion` being the store revision. [`store::RedbStore`] is the
 //!   durable embedded implementation; [`store::MemoryStore`] an in-memory one for tests.
-//! - [`cache`]: the watch cache, [`cache::CachedStore`], a [`store::Store`] that serves reads
-//!   and watches of API objects from memory, kept in step with the store by one watch.
+//! - [`watchcache`]: the watch cache, [`watchcache::CachedStore`], a [`store::Store`] that
+//!   serves reads and watches of API objects from memory, kept in step with the store by
+//!   one watch.
+//! - [`module_store`]: the content-addressed wasm modules on disk that the API serves at
+//!   `/skiff/v1/modules/`.
 //! - [`machinery`]: the controller machinery — informers, the in-process client, events,
-//!   the work queue and the one controller runner — that [`scheduler`] and
+//!   the work queue and the one controller runner — that the [`scheduler`] and the
 //!   [`controllers`] are built from; [`manager`] builds and starts them all.
+//! - [`bootstrap`]: first-start setup (the system namespaces, the admin kubeconfig).
+//!
+//! The Kubernetes vocabulary (kinds, selectors, quantities, times, events) is
+//! `skiff-model`'s.
+//!
+//! [`ApiState`]: apiserver::ApiState
 
 pub mod apiserver;
 pub mod bootstrap;
-pub mod cache;
 pub mod controllers;
 pub mod machinery;
 pub mod manager;
 pub mod module_store;
-pub mod objects;
 pub mod scheduler;
 pub mod store;
+pub mod watchcache;

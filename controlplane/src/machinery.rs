@@ -2,7 +2,6 @@
 //! scheduler and every controller are built from and run by.
 //!
 //! Parts, lowest first:
-//! - [`time`]: the current time as Kubernetes' `Time`;
 //! - [`informer`]: an in-memory, indexed copy of one kind, kept by a list and a watch;
 //! - [`informers`]: the informers every component shares, and their indexes;
 //! - [`client`]: how components write (and the few reads that must be live), through the
@@ -21,5 +20,4 @@ pub mod controller;
 pub mod events;
 pub mod informer;
 pub mod informers;
-pub mod time;
 pub mod workqueue;

@@ -8,11 +8,15 @@
 //! - [`kinds`]: the table of resource types served, with their names, scope and storage
 //!   keys.
 //! - [`namespaces`]: the namespaces every cluster has; [`labels`]: well-known labels.
+//! - [`meta`]: an object's `metadata`, read and written as JSON for objects of any kind;
+//!   [`field`]: what is wrong with a field, by its path (validation errors).
 //! - [`events`]: the event recorder every component writes its Events with.
 
 pub mod events;
+pub mod field;
 pub mod kinds;
 pub mod labels;
+pub mod meta;
 pub mod namespaces;
 pub mod quantity;
 pub mod selector;

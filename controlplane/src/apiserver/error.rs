@@ -2,21 +2,11 @@
 //! body with the matching HTTP code. 4xx errors carry what the user needs to act; 5xx
 //! errors are logged with their cause and say little.
 
-use crate::objects::meta::MetadataError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-
-/// One cause of an `Invalid` error: which field, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldCause {
-    /// The `StatusCause` type, e.g. `FieldValueRequired`, `FieldValueInvalid`.
-    pub kind: &'static str,
-    /// The field path, e.g. `metadata.name` or `spec.containers[0].image`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-}
+use skiff_model::field::FieldCause;
+use skiff_model::meta::MetadataError;
 
 /// An API error: a `Status` reason, its code, a message and optional details.
 #[derive(Debug, Clone, thiserror::Error)]

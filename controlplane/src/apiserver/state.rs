@@ -5,12 +5,13 @@
 
 use crate::apiserver::admission::allocate::allocator::Allocator;
 use crate::apiserver::error::ApiError;
+use crate::apiserver::lifecycle;
 use crate::module_store::ModuleStore;
-use crate::objects::meta;
 use crate::store::{Error as StoreError, KeyValue, Store};
 use bytes::Bytes;
 use serde_json::Value;
 use skiff_model::kinds::ResourceKind;
+use skiff_model::meta;
 use std::sync::Arc;
 
 /// Shared state of the API server.
@@ -121,7 +122,7 @@ impl ApiState {
         match self.store.delete(key, expected).await {
             Ok(deleted) => {
                 let mut stored = decode(&deleted.kv)?;
-                meta::set_resource_version(&mut stored.object, deleted.revision);
+                lifecycle::set_resource_version(&mut stored.object, deleted.revision);
                 stored.revision = deleted.revision;
                 Ok(stored)
             }
@@ -150,7 +151,7 @@ pub fn encode(object: &Value) -> Result<Bytes, ApiError> {
 /// Reads a stored object and sets its `resourceVersion`.
 pub fn decode(kv: &KeyValue) -> Result<Stored, ApiError> {
     let mut object: Value = serde_json::from_slice(&kv.value).map_err(ApiError::internal)?;
-    meta::set_resource_version(&mut object, kv.mod_revision);
+    lifecycle::set_resource_version(&mut object, kv.mod_revision);
     Ok(Stored {
         object,
         revision: kv.mod_revision,

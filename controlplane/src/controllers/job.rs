@@ -40,13 +40,13 @@ pub use pods::{COMPLETION_INDEX, TRACKING_FINALIZER};
 use crate::machinery::client::Client;
 use crate::machinery::context::Context;
 use crate::machinery::controller::{Action, Controller, Reconciler};
-use crate::machinery::events::Recorder;
 use crate::machinery::informer::{Informer, key_of};
 use crate::machinery::workqueue::WorkQueue;
 use backoff::Backoffs;
 use expectations::Expectations;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
+use skiff_model::events::Recorder;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 

@@ -212,9 +212,9 @@ impl Inner {
         if object.pointer("/metadata/deletionTimestamp").is_some() {
             return Ok(Some(object.clone()));
         }
-        let name = crate::objects::meta::meta_str(object, "name").unwrap_or_default();
+        let name = skiff_model::meta::meta_str(object, "name").unwrap_or_default();
         let params = DeleteParams {
-            uid: crate::objects::meta::meta_str(object, "uid").map(String::from),
+            uid: skiff_model::meta::meta_str(object, "uid").map(String::from),
             propagation: Some(Propagation::Background),
             ..DeleteParams::default()
         };
@@ -237,7 +237,7 @@ impl Inner {
         namespace: &Namespace,
         remaining: &Remaining,
     ) -> Result<(), Error> {
-        let now = Time(crate::machinery::time::time_now().0);
+        let now = Time(skiff_model::time::now());
         let mut status = namespace.status.clone().unwrap_or_default();
         for (kind, failed, reason, message) in conditions(remaining) {
             set(&mut status, kind, failed, reason, message, &now);

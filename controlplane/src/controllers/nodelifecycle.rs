@@ -32,12 +32,12 @@ pub use eviction::TaintEviction;
 use crate::apiserver::error::ApiError;
 use crate::machinery::client::Client;
 use crate::machinery::context::Context;
-use crate::machinery::events::{Involved, Recorder};
 use crate::machinery::informer::Informer;
 use health::Heartbeats;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, NodeCondition, Taint};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use skiff_model::events::{Involved, Recorder};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -290,7 +290,7 @@ impl NodeLifecycle {
         let name = node.metadata.name.clone().unwrap_or_default();
         let seen = health::heartbeat_time(node);
         let created = node.metadata.creation_timestamp.clone();
-        let now = crate::machinery::time::time_now();
+        let now = skiff_model::time::now_time();
         tracing::info!(node = %name, "node stopped reporting; marking it Unknown");
         self.client
             .update_status::<Node>(None, &name, |node| {
@@ -314,7 +314,7 @@ impl NodeLifecycle {
         let name = node.metadata.name.clone().unwrap_or_default();
         let zone = zones::zone_of(node);
         let all_disrupted = zones.all_disrupted();
-        let stamp = crate::machinery::time::time_now();
+        let stamp = skiff_model::time::now_time();
         // Nothing to do even if a new taint were allowed: no write.
         let mut current = node.spec.as_ref().and_then(|s| s.taints.clone());
         let desired = desired_taints(node, all_disrupted, &mut || true);

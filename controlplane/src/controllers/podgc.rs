@@ -346,7 +346,7 @@ impl Inner {
                     status: "True".into(),
                     reason: Some("DeletionByPodGC".into()),
                     message: Some(message.into()),
-                    last_transition_time: Some(crate::machinery::time::time_now()),
+                    last_transition_time: Some(skiff_model::time::now_time()),
                     ..PodCondition::default()
                 });
                 true

@@ -139,21 +139,6 @@ pub(crate) fn available_in(pod: &Pod, min_ready_seconds: i32, now: Timestamp) ->
     })
 }
 
-/// Now.
-pub(crate) fn now() -> Timestamp {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::new(since.as_secs() as i64, since.subsec_nanos() as i32)
-        .unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// Now, at the whole second (as Kubernetes' `Time` is written), for conditions.
-pub(crate) fn now_seconds() -> Timestamp {
-    let now = now();
-    Timestamp::from_second(now.as_second()).unwrap_or(now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,11 +20,11 @@ use crate::apiserver::error::ApiError;
 use crate::machinery::client::Client;
 use crate::machinery::context::Context;
 use crate::machinery::controller::{Action, Controller, Reconciler};
-use crate::machinery::events::Recorder;
 use crate::machinery::informer::{Change, Informer, key_of, split_key};
 use crate::machinery::informers::{BY_OWNER, ORPHANS};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
+use skiff_model::events::Recorder;
 use skiff_model::selector::LabelSelector;
 use std::sync::Arc;
 use std::time::Duration;
@@ -227,7 +227,7 @@ impl Reconciler for Shared {
         } else {
             Ok(())
         };
-        let counts = status::Counts::of(&rs, &pods, pods::now());
+        let counts = status::Counts::of(&rs, &pods, skiff_model::time::now());
         self.write_status(key, &rs, &counts, &pods, managed.as_ref().err())
             .await?;
         managed?;

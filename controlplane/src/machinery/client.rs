@@ -18,12 +18,12 @@ use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
 use crate::apiserver::state::decode;
 use crate::machinery::informer::{Object, kind_of};
-use crate::machinery::time::time_now;
-use crate::objects::meta;
 use k8s_openapi::Resource;
 use serde::Serialize;
 use serde_json::{Value, json};
 use skiff_model::kinds::ResourceKind;
+use skiff_model::meta;
+use skiff_model::time::now_time;
 
 /// Writes objects as one named field manager. Cheap to clone.
 #[derive(Clone)]
@@ -414,7 +414,7 @@ impl Client {
             conditions.push(k8s_openapi::api::core::v1::PodCondition {
                 type_: "PodScheduled".into(),
                 status: "True".into(),
-                last_transition_time: Some(time_now()),
+                last_transition_time: Some(now_time()),
                 ..Default::default()
             });
             let bytes = serde_json::to_vec(&next).map_err(ApiError::internal)?;

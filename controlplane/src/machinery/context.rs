@@ -5,8 +5,9 @@
 use crate::apiserver::ApiState;
 use crate::machinery::client::Client;
 use crate::machinery::config::Config;
-use crate::machinery::events::Recorder;
+use crate::machinery::events::start_recorder;
 use crate::machinery::informers::Informers;
+use skiff_model::events::Recorder;
 use tokio_util::sync::CancellationToken;
 
 /// What every component is built from.
@@ -28,7 +29,7 @@ impl Context {
     pub fn new(state: ApiState, config: Config, shutdown: &CancellationToken) -> Self {
         Self {
             informers: Informers::new(),
-            events: Recorder::start(Client::new(state.clone(), "skiff-events"), shutdown.clone()),
+            events: start_recorder(Client::new(state.clone(), "skiff-events"), shutdown.clone()),
             state,
             config,
         }

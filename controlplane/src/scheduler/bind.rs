@@ -12,8 +12,8 @@ use super::ledger::Ledger;
 use super::pod::PodInfo;
 use super::queue::Queue;
 use crate::machinery::client::Client;
-use crate::machinery::events::{Involved, Recorder};
 use k8s_openapi::api::core::v1::Pod;
+use skiff_model::events::{Involved, Recorder};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

@@ -9,9 +9,9 @@
 
 use super::pod::{PodInfo, node_name};
 use crate::machinery::client::Client;
-use crate::machinery::events::{Involved, Recorder};
 use crate::machinery::informer::split_key;
 use k8s_openapi::api::core::v1::{Pod, PodCondition};
+use skiff_model::events::{Involved, Recorder};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -125,7 +125,7 @@ pub fn set_unschedulable(pod: &mut Pod, message: &str) -> bool {
     let transition = scheduled_condition(pod)
         .filter(|c| c.status == "False")
         .and_then(|c| c.last_transition_time.clone())
-        .unwrap_or_else(crate::machinery::time::time_now);
+        .unwrap_or_else(skiff_model::time::now_time);
     let conditions = pod
         .status
         .get_or_insert_default()

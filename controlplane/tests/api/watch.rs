@@ -4,8 +4,8 @@
 use axum::body::Body;
 use axum::http::Request;
 use skiff_controlplane::apiserver::{self, ApiState};
-use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config, MemoryStore};
+use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;

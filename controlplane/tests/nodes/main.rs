@@ -29,7 +29,7 @@ use skiff_controlplane::machinery::client::Client;
 use skiff_controlplane::machinery::config::Config;
 use skiff_controlplane::machinery::context::Context;
 use skiff_controlplane::machinery::informer::Informer;
-use skiff_controlplane::machinery::time::time_now;
+use skiff_model::time::{now, now_time};
 use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -114,7 +114,7 @@ impl Cluster {
                 spec: Some(LeaseSpec {
                     holder_identity: Some(name.into()),
                     lease_duration_seconds: Some(4),
-                    renew_time: Some(MicroTime(time_now().0)),
+                    renew_time: Some(MicroTime(now())),
                     ..LeaseSpec::default()
                 }),
             })
@@ -232,7 +232,7 @@ impl Cluster {
 async fn renew(client: &Client, name: &str, status: &str) {
     client
         .update::<Lease>(Some("kube-node-lease"), name, |lease| {
-            lease.spec.get_or_insert_default().renew_time = Some(MicroTime(time_now().0));
+            lease.spec.get_or_insert_default().renew_time = Some(MicroTime(now()));
             true
         })
         .await
@@ -243,7 +243,7 @@ async fn renew(client: &Client, name: &str, status: &str) {
 /// Posts the node's Ready condition with `status` and a fresh heartbeat (replacing its
 /// conditions, as the agent's merge patch does).
 async fn report(client: &Client, name: &str, status: &str) {
-    let now = time_now();
+    let now = now_time();
     client
         .update_status::<Node>(None, name, |node| {
             node.status.get_or_insert_default().conditions = Some(vec![NodeCondition {

@@ -5,8 +5,8 @@
 
 use skiff_controlplane::apiserver::ApiState;
 use skiff_controlplane::apiserver::error::ApiError;
-use skiff_controlplane::cache::{CachedStore, Config as CacheConfig};
 use skiff_controlplane::store::{Config as StoreConfig, MemoryStore};
+use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;

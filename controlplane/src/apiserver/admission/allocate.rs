@@ -17,7 +17,7 @@
 pub mod allocator;
 pub mod service;
 
-use crate::apiserver::error::{ApiError, ApiResult, FieldCause};
+use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::state::ApiState;
 use allocator::Reservation;
 use serde_json::{Value, json};
@@ -25,6 +25,7 @@ use service::{
     HEADLESS, NODE_PORT_MAX, NODE_PORT_MIN, cluster_ip, needs_cluster_ip, needs_node_ports,
     node_ports,
 };
+use skiff_model::field::FieldCause;
 use skiff_model::kinds::ResourceKind;
 use std::collections::HashSet;
 use std::net::Ipv4Addr;

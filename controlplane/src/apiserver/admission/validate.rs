@@ -9,9 +9,9 @@ mod cause;
 mod probe;
 mod service;
 
-use crate::apiserver::error::FieldCause;
 use cause::{invalid, required};
 use serde_json::Value;
+use skiff_model::field::FieldCause;
 use skiff_model::kinds::ResourceKind;
 use skiff_model::selector::LabelSelector;
 

@@ -26,7 +26,7 @@ pub fn bind(path: &ResourcePath, pod: &Value, binding: &Value) -> ApiResult<Valu
             set_condition(
                 &mut next,
                 json!({"type": "PodScheduled", "status": "True",
-                       "lastProbeTime": null, "lastTransitionTime": crate::objects::meta::now()}),
+                       "lastProbeTime": null, "lastTransitionTime": skiff_model::time::now_rfc3339()}),
             );
             if let Some(meta) = next.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("resourceVersion");

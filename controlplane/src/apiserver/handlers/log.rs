@@ -185,7 +185,7 @@ pub fn forward_query(pod_name: &str, params: &HashMap<String, String>) -> ApiRes
             } else {
                 "must be greater than 0"
             };
-            causes.push(crate::apiserver::error::FieldCause {
+            causes.push(skiff_model::field::FieldCause {
                 kind: "FieldValueInvalid",
                 field: name.to_string(),
                 message: format!("Invalid value: {number}: {bound}"),
@@ -193,7 +193,7 @@ pub fn forward_query(pod_name: &str, params: &HashMap<String, String>) -> ApiRes
         }
     }
     if params.contains_key("sinceSeconds") && params.contains_key("sinceTime") {
-        causes.push(crate::apiserver::error::FieldCause {
+        causes.push(skiff_model::field::FieldCause {
             kind: "FieldValueForbidden",
             field: String::new(),
             message: "at most one of sinceTime or sinceSeconds may be specified".to_string(),

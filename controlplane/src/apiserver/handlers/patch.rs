@@ -11,15 +11,15 @@
 pub mod strategic;
 
 use crate::apiserver::apply;
-use crate::apiserver::error::{ApiError, ApiResult, FieldCause};
+use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::write;
 use crate::apiserver::request::body::MediaType;
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
 use crate::apiserver::state::ApiState;
-use crate::objects::meta;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use skiff_model::field::FieldCause;
 
 /// Applies a patch of `media` type to `current`.
 pub fn apply(current: &Value, patch: &Value, media: MediaType) -> ApiResult<Value> {
@@ -70,7 +70,7 @@ pub async fn server_side_apply(
         ));
     };
     let name = target.require_name()?;
-    let now = meta::now();
+    let now = skiff_model::time::now_rfc3339();
     match state.read(target.kind, &target.key()?, name).await {
         Ok(_) => Ok(write::modify_with(
             state,

@@ -193,7 +193,7 @@ fn with_resource_version(stored: &[u8], revision: u64, out: &mut Vec<u8>) -> Api
         }
         None => {
             let mut object: Value = serde_json::from_slice(stored).map_err(ApiError::internal)?;
-            crate::objects::meta::set_resource_version(&mut object, revision);
+            crate::apiserver::lifecycle::set_resource_version(&mut object, revision);
             serde_json::to_writer(&mut *out, &object).map_err(ApiError::internal)?;
         }
     }

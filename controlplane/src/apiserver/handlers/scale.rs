@@ -51,7 +51,7 @@ pub fn apply_scale(object: &Value, scale: &Value) -> ApiResult<Value> {
                 .pointer("/metadata/name")
                 .and_then(Value::as_str)
                 .unwrap_or(""),
-            vec![crate::apiserver::error::FieldCause {
+            vec![skiff_model::field::FieldCause {
                 kind: "FieldValueInvalid",
                 field: "spec.replicas".into(),
                 message: format!("Invalid value: {replicas}: must be greater than or equal to 0"),

@@ -50,7 +50,7 @@ pub async fn watch(
                 .filter(|o| {
                     path.name
                         .as_deref()
-                        .is_none_or(|n| crate::objects::meta::meta_str(o, "name") == Some(n))
+                        .is_none_or(|n| skiff_model::meta::meta_str(o, "name") == Some(n))
                 })
                 .collect();
             page.revision

@@ -9,14 +9,15 @@ use crate::apiserver::admission::allocate::service;
 use crate::apiserver::apply;
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::read;
+use crate::apiserver::lifecycle;
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
 use crate::apiserver::state::{ApiState, Stored};
-use crate::objects::meta;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use skiff_model::meta;
 
 /// A written object and the warnings to send with it.
 pub struct Written {
@@ -104,10 +105,15 @@ pub async fn create_with(
             path.kind.plural
         )));
     }
-    meta::on_create(&mut object, path.namespace.as_deref())?;
+    lifecycle::on_create(&mut object, path.namespace.as_deref())?;
     let (object, warnings) = admit(path.kind, object, query.field_validation)?;
     let object = if tracked {
-        apply::record_update(None, &object, manager(query), &meta::now())
+        apply::record_update(
+            None,
+            &object,
+            manager(query),
+            &skiff_model::time::now_rfc3339(),
+        )
     } else {
         object
     };
@@ -181,10 +187,15 @@ pub async fn modify_with(
                 return Err(ApiError::invalid("Service", &name, causes));
             }
         }
-        meta::on_update(&mut next, &current.object)?;
+        lifecycle::on_update(&mut next, &current.object)?;
         let (next, warnings) = admit(path.kind, next, query.field_validation)?;
         let mut next = if tracked {
-            apply::record_update(Some(&current.object), &next, manager(query), &meta::now())
+            apply::record_update(
+                Some(&current.object),
+                &next,
+                manager(query),
+                &skiff_model::time::now_rfc3339(),
+            )
         } else {
             next
         };
@@ -428,7 +439,7 @@ pub async fn delete(
             return shorten_grace(state, path, &key, current, grace).await;
         }
         let mut marked = current.object.clone();
-        marked["metadata"]["deletionTimestamp"] = json!(meta::now());
+        marked["metadata"]["deletionTimestamp"] = json!(skiff_model::time::now_rfc3339());
         if grace > 0 {
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
         }

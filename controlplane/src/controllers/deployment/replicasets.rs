@@ -8,11 +8,11 @@ use super::hash::{POD_TEMPLATE_HASH, equal_ignoring_hash, template_hash};
 use super::rollout::{Rollout, spec_replicas};
 use super::status::has_progress_deadline;
 use super::{Error, conditions, fenceposts, revision};
-use crate::controllers::pods::{self, ownership};
-use crate::machinery::events::Involved;
+use crate::controllers::pods::ownership;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use skiff_model::events::Involved;
 
 impl Rollout<'_> {
     /// The Deployment's pod template.
@@ -116,7 +116,7 @@ impl Rollout<'_> {
                     "True",
                     conditions::FOUND_NEW_RS,
                     format!("Found new replica set \"{name}\""),
-                    pods::now_seconds(),
+                    skiff_model::time::now_seconds(),
                 ),
             );
             self.write_status(status).await?;
@@ -194,7 +194,7 @@ impl Rollout<'_> {
                         "False",
                         conditions::FAILED_RS_CREATE,
                         message.clone(),
-                        pods::now_seconds(),
+                        skiff_model::time::now_seconds(),
                     );
                     conditions::set(&mut status, c);
                     // The create failure is what gets reported.
@@ -227,7 +227,7 @@ impl Rollout<'_> {
                 "True",
                 conditions::NEW_RS_CREATED,
                 format!("Created new replica set \"{name}\""),
-                pods::now_seconds(),
+                skiff_model::time::now_seconds(),
             );
             conditions::set(&mut status, c);
             self.write_status(status).await?;

@@ -11,9 +11,9 @@ use super::status::{self, Totals};
 use super::{Error, Shared, conditions, fenceposts, revision};
 use crate::controllers::pods::{self, ownership::is_controlled_by};
 use crate::machinery::controller::Action;
-use crate::machinery::events::Involved;
 use crate::machinery::informers::BY_OWNER;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus, ReplicaSet};
+use skiff_model::events::Involved;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -72,7 +72,7 @@ impl<'a> Rollout<'a> {
                 .cmp(&at(b))
                 .then_with(|| a.metadata.name.cmp(&b.metadata.name))
         });
-        let now = pods::now();
+        let now = skiff_model::time::now();
         let min_ready = d
             .spec
             .as_ref()
@@ -265,7 +265,7 @@ impl<'a> Rollout<'a> {
     /// Writes the status with the counts, without judging progress (Kubernetes'
     /// `syncDeploymentStatus`).
     pub(super) async fn sync_status(&mut self) -> Result<Action, Error> {
-        let next = status::calculate(&self.d, &self.totals(), pods::now_seconds());
+        let next = status::calculate(&self.d, &self.totals(), skiff_model::time::now_seconds());
         self.write_status(next).await?;
         Ok(self
             .next_available()
@@ -276,7 +276,7 @@ impl<'a> Rollout<'a> {
     /// `syncRolloutStatus`); looks again when the deadline may pass or a pod becomes
     /// available.
     pub(super) async fn sync_rollout_status(&mut self) -> Result<Action, Error> {
-        let now = pods::now_seconds();
+        let now = skiff_model::time::now_seconds();
         let new_name = self.new.and_then(|i| self.rses[i].metadata.name.clone());
         let next = status::with_progress(
             &self.d,

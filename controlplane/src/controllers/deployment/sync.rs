@@ -6,7 +6,6 @@
 use super::rollout::Rollout;
 use super::status::has_progress_deadline;
 use super::{Error, conditions};
-use crate::controllers::pods;
 use crate::machinery::controller::Action;
 
 impl Rollout<'_> {
@@ -33,7 +32,7 @@ impl Rollout<'_> {
             "Unknown",
             reason,
             message,
-            pods::now_seconds(),
+            skiff_model::time::now_seconds(),
         );
         conditions::set(&mut status, c);
         self.write_status(status).await

@@ -6,8 +6,8 @@
 use super::item::ObjectRef;
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::machinery::client::{Client, DeleteParams, Propagation};
-use crate::objects::meta;
 use serde_json::Value;
+use skiff_model::meta;
 
 /// The object as stored now, if it exists with its UID.
 pub(super) async fn read(client: &Client, object: &ObjectRef) -> ApiResult<Option<Value>> {

@@ -15,12 +15,12 @@ use super::manage::{self, is_indexed};
 use super::pods::{self, Outcome};
 use super::{Error, Inner, indexes};
 use crate::machinery::controller::Action;
-use crate::machinery::events::Involved;
 use crate::machinery::informers::BY_OWNER;
 use k8s_openapi::api::batch::v1::{Job, JobSpec, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use skiff_model::events::Involved;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +124,7 @@ impl Inner {
         let spec = job.spec.clone().unwrap_or_default();
         let suspended = spec.suspend == Some(true);
         let deleting = job.metadata.deletion_timestamp.is_some();
-        let now = now_seconds();
+        let now = skiff_model::time::now_seconds();
         let old = job.status.clone().unwrap_or_default();
         let mut status = old.clone();
         let mut uncounted = Uncounted::of(&status);
@@ -436,10 +436,4 @@ fn past_backoff_limit_on_failure(spec: &JobSpec, pods: &[Arc<Pod>]) -> bool {
         0 => restarts > 0,
         limit => restarts >= i64::from(limit),
     }
-}
-
-/// Now, at the whole second (as `Time` is written).
-pub(super) fn now_seconds() -> Timestamp {
-    let now = crate::machinery::time::time_now().0;
-    Timestamp::from_second(now.as_second()).unwrap_or(now)
 }

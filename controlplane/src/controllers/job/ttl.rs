@@ -23,7 +23,7 @@ impl Inner {
     /// Deletes the finished `job` if its TTL has run out; otherwise asks to look again
     /// when it will have.
     pub(super) async fn expire(&self, job: &Job) -> Result<Action, Error> {
-        let Some(left) = expires_in(job, crate::machinery::time::time_now().0) else {
+        let Some(left) = expires_in(job, skiff_model::time::now()) else {
             return Ok(Action::await_change());
         };
         if !left.is_zero() {
@@ -40,7 +40,7 @@ impl Inner {
         if live.metadata.uid != job.metadata.uid || live.metadata.deletion_timestamp.is_some() {
             return Ok(Action::await_change());
         }
-        match expires_in(&live, crate::machinery::time::time_now().0) {
+        match expires_in(&live, skiff_model::time::now()) {
             Some(left) if left.is_zero() => {}
             Some(left) => return Ok(Action::requeue(left)),
             None => return Ok(Action::await_change()),

@@ -7,9 +7,9 @@ use super::pods::{self, TRACKING_FINALIZER};
 use super::{Error, Inner};
 use crate::apiserver::error::ApiError;
 use crate::machinery::client::{DeleteParams, Propagation};
-use crate::machinery::events::Involved;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
+use skiff_model::events::Involved;
 use std::sync::Arc;
 
 /// Pods created at once at most (the slow start doubles up to it).
@@ -86,7 +86,7 @@ impl Inner {
             .await
         {
             Ok(deleted) => {
-                let revision = crate::objects::meta::meta_str(&deleted, "resourceVersion")
+                let revision = skiff_model::meta::meta_str(&deleted, "resourceVersion")
                     .and_then(|rv| rv.parse().ok())
                     .unwrap_or(0);
                 self.expectations.pod_written(key, revision);

@@ -17,10 +17,10 @@ use super::toleration::{self, Eviction};
 use crate::machinery::client::{Client, Propagation};
 use crate::machinery::context::Context;
 use crate::machinery::controller::{Action, Controller, Reconciler};
-use crate::machinery::events::{Involved, Recorder};
 use crate::machinery::informer::{Informer, key_of, split_key};
 use crate::machinery::informers::BY_NODE;
 use k8s_openapi::api::core::v1::{Node, Pod, PodCondition, Taint, Toleration};
+use skiff_model::events::{Involved, Recorder};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -273,7 +273,7 @@ fn mark_disruption_target(pod: &mut Pod, uid: &str) -> bool {
         status: "True".into(),
         reason: Some("DeletionByTaintManager".into()),
         message: Some("Taint manager: deleting due to NoExecute taint".into()),
-        last_transition_time: Some(crate::machinery::time::time_now()),
+        last_transition_time: Some(skiff_model::time::now_time()),
         ..PodCondition::default()
     });
     true

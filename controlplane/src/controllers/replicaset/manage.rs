@@ -8,10 +8,10 @@
 use super::{Error, Shared};
 use crate::controllers::pods::ownership::controller_ref;
 use crate::controllers::pods::{self, ranking};
-use crate::machinery::events::Involved;
 use crate::machinery::informer::key_of;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
+use skiff_model::events::Involved;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 

@@ -90,7 +90,7 @@ pub(super) fn next(
                     status: "True".into(),
                     reason: Some(reason.to_string()),
                     message: Some(message.clone()),
-                    last_transition_time: Some(Time(pods::now_seconds())),
+                    last_transition_time: Some(Time(skiff_model::time::now_seconds())),
                 });
         }
         None if has_failure => {

@@ -8,8 +8,8 @@
 //! [`allocate`](crate::apiserver::admission::allocate); validation of the spec in
 //! [`validate`](crate::apiserver::admission::validate).
 
-use crate::apiserver::error::FieldCause;
 use serde_json::{Value, json};
+use skiff_model::field::FieldCause;
 
 /// The first port of the NodePort range (Kubernetes' `--service-node-port-range`).
 pub const NODE_PORT_MIN: i64 = 30000;

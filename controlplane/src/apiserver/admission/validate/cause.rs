@@ -1,7 +1,7 @@
 //! The field causes validation reports, as Kubernetes words their kinds: a required
 //! field that is missing ([`required`]) and a value that is not allowed ([`invalid`]).
 
-use crate::apiserver::error::FieldCause;
+use skiff_model::field::FieldCause;
 
 /// A `FieldValueRequired` cause at `field`.
 pub(super) fn required(field: &str, message: &str) -> FieldCause {

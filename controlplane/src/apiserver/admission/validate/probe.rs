@@ -3,8 +3,8 @@
 //! HTTP server is probed in-process, so only `httpGet` and `tcpSocket` can be honoured.
 
 use super::cause::invalid;
-use crate::apiserver::error::FieldCause;
 use serde_json::Value;
+use skiff_model::field::FieldCause;
 
 /// The probes a container may have.
 const PROBES: &[&str] = &["livenessProbe", "readinessProbe", "startupProbe"];

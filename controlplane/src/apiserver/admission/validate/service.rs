@@ -5,8 +5,8 @@
 
 use super::cause::{invalid, required};
 use crate::apiserver::admission::allocate::service::{HEADLESS, needs_cluster_ip, service_type};
-use crate::apiserver::error::FieldCause;
 use serde_json::Value;
+use skiff_model::field::FieldCause;
 use std::net::Ipv4Addr;
 
 /// The Service types Kubernetes has.

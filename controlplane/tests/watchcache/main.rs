@@ -17,8 +17,8 @@ mod slow;
 mod start;
 mod watch;
 
-use skiff_controlplane::cache::{self, CacheWatch, CachedStore};
 use skiff_controlplane::store::{self, Event, MemoryStore, RedbStore, Result, Store};
+use skiff_controlplane::watchcache::{self, CacheWatch, CachedStore};
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -56,7 +56,7 @@ impl Fixture {
     pub async fn new(
         backend: Backend,
         store_config: store::Config,
-        cache_config: cache::Config,
+        cache_config: watchcache::Config,
     ) -> Self {
         let (inner, dir): (Arc<dyn Store>, _) = match backend {
             Backend::Memory => (Arc::new(MemoryStore::new(store_config)), None),
@@ -72,13 +72,18 @@ impl Fixture {
 
     /// A cache with default settings over an empty `backend` store.
     pub async fn default(backend: Backend) -> Self {
-        Self::new(backend, store::Config::default(), cache::Config::default()).await
+        Self::new(
+            backend,
+            store::Config::default(),
+            watchcache::Config::default(),
+        )
+        .await
     }
 
     /// A cache with `cache_config` over `inner`.
     pub async fn over(
         inner: Arc<dyn Store>,
-        cache_config: cache::Config,
+        cache_config: watchcache::Config,
         dir: Option<TempDir>,
     ) -> Self {
         let shutdown = CancellationToken::new();

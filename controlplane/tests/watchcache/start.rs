@@ -3,8 +3,8 @@
 
 use crate::{Fixture, bounded};
 use bytes::Bytes;
-use skiff_controlplane::cache;
 use skiff_controlplane::store::{MemoryStore, Store};
+use skiff_controlplane::watchcache;
 use std::sync::Arc;
 
 const RUNS: usize = 40;
@@ -32,7 +32,7 @@ async fn a_cache_started_during_writes_misses_nothing() {
         for _ in 0..run % 4 {
             tokio::task::yield_now().await;
         }
-        let fixture = Fixture::over(inner.clone(), cache::Config::default(), None).await;
+        let fixture = Fixture::over(inner.clone(), watchcache::Config::default(), None).await;
         bounded("writer", writer).await.expect("writer");
         // A write through the cache makes the next read wait until the cache has it, and so
         // every write before it.

@@ -3,8 +3,8 @@
 
 use crate::{BACKENDS, Backend, Fixture, bounded, events_through, next_event};
 use bytes::Bytes;
-use skiff_controlplane::cache;
 use skiff_controlplane::store::{self, Error, Store};
+use skiff_controlplane::watchcache;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -24,9 +24,9 @@ async fn run(backend: Backend) {
         Fixture::new(
             backend,
             store::Config::default(),
-            cache::Config {
+            watchcache::Config {
                 watch_buffer: BUFFER,
-                ..cache::Config::default()
+                ..watchcache::Config::default()
             },
         )
         .await,

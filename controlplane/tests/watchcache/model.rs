@@ -5,8 +5,8 @@
 
 use crate::{BACKENDS, Backend, Fixture, Rng, bounded, events_through};
 use bytes::Bytes;
-use skiff_controlplane::cache::CachedStore;
 use skiff_controlplane::store::{self, Event, ListOptions, Store};
+use skiff_controlplane::watchcache::CachedStore;
 
 const KEYS: &[&str] = &[
     "/registry/a/1",

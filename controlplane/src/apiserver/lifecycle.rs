@@ -2,54 +2,16 @@
 //! `generateName`, namespace, `creationTimestamp`, `generation`), what it keeps when one is
 //! updated (identity and timestamps; `generation` bumped only when the spec changes), and
 //! `resourceVersion`, which is never stored: it is the store revision, set on read.
-//! [`MetadataError`] says what is wrong with an object's metadata; the API answers it
-//! with `400 Bad Request`.
+//! What is wrong with an object's metadata is a `skiff_model::meta::MetadataError`; the
+//! API answers it with `400 Bad Request`.
 
-use serde_json::{Map, Value, json};
-use std::time::SystemTime;
-
-/// What is wrong with an object that its metadata cannot be set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum MetadataError {
-    /// The object is not a JSON object.
-    #[error("the object must be a JSON object")]
-    NotAnObject,
-    /// `metadata` is there but not an object.
-    #[error("metadata must be an object")]
-    MetadataNotAnObject,
-    /// The object names another namespace than the request.
-    #[error(
-        "the namespace of the provided object does not match the namespace sent on the request"
-    )]
-    NamespaceMismatch,
-}
+use serde_json::{Value, json};
+use skiff_model::meta::{MetadataError, metadata};
 
 /// Characters of a `generateName` suffix (as Kubernetes: no vowels, no look-alikes).
 const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 /// Length of a `generateName` suffix.
 const SUFFIX_LEN: usize = 5;
-
-/// Now, as Kubernetes writes timestamps (RFC 3339, whole seconds, UTC).
-pub fn now() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
-/// The object's `metadata` map, created if missing. Fails if `metadata` is not an object.
-pub fn metadata(object: &mut Value) -> Result<&mut Map<String, Value>, MetadataError> {
-    let Some(root) = object.as_object_mut() else {
-        return Err(MetadataError::NotAnObject);
-    };
-    let meta = root
-        .entry("metadata")
-        .or_insert_with(|| Value::Object(Map::new()));
-    meta.as_object_mut()
-        .ok_or(MetadataError::MetadataNotAnObject)
-}
-
-/// A string field of `metadata`.
-pub fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
-    object.get("metadata")?.get(field)?.as_str()
-}
 
 /// Sets the server-owned metadata of a new object. `namespace` is the request's.
 pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), MetadataError> {
@@ -82,7 +44,10 @@ pub fn on_create(object: &mut Value, namespace: Option<&str>) -> Result<(), Meta
         "uid".into(),
         Value::String(uuid::Uuid::new_v4().to_string()),
     );
-    meta.insert("creationTimestamp".into(), Value::String(now()));
+    meta.insert(
+        "creationTimestamp".into(),
+        Value::String(skiff_model::time::now_rfc3339()),
+    );
     meta.insert("generation".into(), json!(1));
     meta.remove("resourceVersion");
     meta.remove("deletionTimestamp");
@@ -155,6 +120,7 @@ fn random_suffix() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skiff_model::meta::meta_str;
 
     #[test]
     fn create_sets_identity_and_generate_name() {

@@ -3,8 +3,8 @@
 
 use crate::{BACKENDS, Backend, Fixture, WAIT, bounded, events_through, next_event};
 use bytes::Bytes;
-use skiff_controlplane::cache;
 use skiff_controlplane::store::{self, Error, Event, EventKind, KeyValue, MemoryStore, Store};
+use skiff_controlplane::watchcache;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,9 +159,9 @@ async fn watch_older_than_the_window_is_compacted() {
     let fixture = Fixture::new(
         Backend::Memory,
         store::Config::default(),
-        cache::Config {
+        watchcache::Config {
             window: 10,
-            ..cache::Config::default()
+            ..watchcache::Config::default()
         },
     )
     .await;
@@ -199,7 +199,7 @@ async fn watch_older_than_the_window_is_compacted() {
 
     // A cache started over a store that already holds data can only replay from its start,
     // although the store itself still has the history.
-    let later = Fixture::over(fixture.inner.clone(), cache::Config::default(), None).await;
+    let later = Fixture::over(fixture.inner.clone(), watchcache::Config::default(), None).await;
     assert!(matches!(
         later.cache.watch_from_cache("/registry/", 29).await,
         Err(Error::Compacted {
@@ -270,7 +270,7 @@ async fn dropping_the_cache_ends_its_watches_and_releases_the_store() {
         .create("/registry/a", Bytes::new())
         .await
         .expect("create");
-    let fixture = Fixture::over(inner.clone(), cache::Config::default(), None).await;
+    let fixture = Fixture::over(inner.clone(), watchcache::Config::default(), None).await;
     let mut live = fixture
         .cache
         .watch_from_cache("/registry/", 0)
@@ -284,7 +284,7 @@ async fn dropping_the_cache_ends_its_watches_and_releases_the_store() {
     assert_eq!(Arc::strong_count(&inner), 1);
 
     // Cancelling the shutdown token stops a cache too; it then refuses reads.
-    let fixture = Fixture::over(inner.clone(), cache::Config::default(), None).await;
+    let fixture = Fixture::over(inner.clone(), watchcache::Config::default(), None).await;
     let mut live = fixture
         .cache
         .watch_from_cache("/registry/", 0)
@@ -308,9 +308,9 @@ async fn store_watch_is_served_by_the_cache() {
     let fixture = Fixture::new(
         Backend::Memory,
         store::Config::default(),
-        cache::Config {
+        watchcache::Config {
             window: 2,
-            ..cache::Config::default()
+            ..watchcache::Config::default()
         },
     )
     .await;

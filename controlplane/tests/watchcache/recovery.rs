@@ -7,8 +7,8 @@
 
 use crate::{Backend, Fixture, events_through, next_event};
 use bytes::Bytes;
-use skiff_controlplane::cache::{self, CachedStore};
 use skiff_controlplane::store::{self, Error, Store};
+use skiff_controlplane::watchcache::{self, CachedStore};
 
 const BURST: u64 = 50;
 
@@ -52,7 +52,7 @@ async fn a_lagged_inner_watch_is_resumed_without_disturbing_cache_watchers() {
             watch_buffer: 1,
             ..store::Config::default()
         },
-        cache::Config::default(),
+        watchcache::Config::default(),
     )
     .await;
     let mut watch = fixture
@@ -80,7 +80,7 @@ async fn a_compacted_inner_history_forces_a_relist_that_closes_cache_watchers() 
             history_window: 5,
             ..store::Config::default()
         },
-        cache::Config::default(),
+        watchcache::Config::default(),
     )
     .await;
     let mut watch = fixture
