@@ -1,5 +1,6 @@
 //! Request bodies: the size limit (3 MiB, as upstream: 413 beyond), the media types the
-//! server reads (JSON, YAML and the patch types; protobuf is refused with 415), and
+//! server reads (JSON, YAML, kubectl's protobuf — decoded by `codec::protobuf`, with kinds
+//! it cannot read refused as 415 — and the patch types), and
 //! decoding to JSON values with messages that say what is wrong; [`read_object`] reads a
 //! body that must be one object.
 
