@@ -5,7 +5,7 @@
 //! [`worker`] (one pod's lifecycle: volumes, init containers, containers, deletion),
 //! [`container`] (one container's runs and restarts: commands and HTTP servers),
 //! [`probe`] (startup, liveness and readiness probes), [`backoff`] (restart delays),
-//! [`grace`] (the termination grace period), [`env`] (a container's environment),
+//! [`grace`] (the termination grace period), [`env`](mod@env) (a container's environment),
 //! [`volume`] (volumes as preopened directories), [`record`] (what is known of a pod's
 //! containers), [`status`] (that rendered as the pod's status), [`report`] (coalesced
 //! status writes), [`context`] (the agent-wide services every worker uses) and [`shared`]

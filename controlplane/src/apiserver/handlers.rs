@@ -1,5 +1,5 @@
 //! The handlers: one file per verb or subresource. [`resource`] dispatches every request
-//! the router does not match by path, by verb, to [`read`] (get, list), [`write`] (create,
+//! the router does not match by path, by verb, to [`read`] (get, list), [`write`](mod@write) (create,
 //! update, delete, deletecollection), [`patch`] (the patch types and server-side apply),
 //! [`watch`], [`scale`], [`binding`] and [`log`]; [`discovery`] and [`openapi`] describe
 //! the API; [`modules`] serves the wasm module store (`/skiff/v1/modules/`).

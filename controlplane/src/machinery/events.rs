@@ -1,10 +1,10 @@
 //! The control plane's Events (`Scheduled`, `FailedScheduling`, `SuccessfulCreate`,
 //! `ScalingReplicaSet`, `Completed`...), so that `kubectl describe` and `kubectl get
 //! events` tell what the control plane did: the shared
-//! [`Recorder`](skiff_model::events::Recorder) with the control plane's options (no rate
+//! [`Recorder`] with the control plane's options (no rate
 //! limit, repeats aggregated into one event's `count`, as client-go's correlator does),
 //! writing through the in-process [`Client`] ([`ClientSink`]). Each component names itself
-//! with [`Recorder::component`](skiff_model::events::Recorder::component).
+//! with [`Recorder::component`].
 
 use crate::machinery::client::Client;
 use k8s_openapi::api::core::v1::Event;

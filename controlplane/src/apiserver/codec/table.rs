@@ -3,7 +3,7 @@
 //! deployments: READY, UP-TO-DATE, AVAILABLE, AGE; ...), wide columns at priority 1, and
 //! each row's object as `PartialObjectMetadata` for `-A` and `--show-labels`.
 //!
-//! Parts: [`columns`] holds the columns of each kind and how their cells are computed.
+//! Parts: `columns` holds the columns of each kind and how their cells are computed.
 
 mod columns;
 

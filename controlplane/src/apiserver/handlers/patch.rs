@@ -3,7 +3,7 @@
 //! and `$deleteFromPrimitiveList` directives, lists merged by their Kubernetes merge keys)
 //! and server-side apply.
 //!
-//! [`apply`] applies a patch of the first three types to an object; [`server_side_apply`]
+//! [`apply()`] applies a patch of the first three types to an object; [`server_side_apply`]
 //! handles an apply patch, with field ownership ([`crate::apiserver::apply`]).
 //!
 //! Parts: [`strategic`] holds the strategic merge.
