@@ -20,7 +20,7 @@
 //! one, naming the place it decodes with a `path`; `well_known` renders `Time`, `MicroTime`, `IntOrString`, `Quantity` and `FieldsV1`;
 //! `error` holds [`ProtobufError`] and [`WireError`]. The tables are `meta`, `config`,
 //! `event`, `service`, `pod`, `affinity`, `container`, `probe`, `security`, `volume`, `apps`,
-//! `batch`, `autoscaling` and `coordination`; `KINDS` lists the top-level kinds. Unit tests
+//! `batch`, `autoscaling` and `coordination`; `kinds` lists the top-level kinds. Unit tests
 //! sit in each file; `tests` holds the shared helpers and cross-kind tests, and `golden`
 //! replays bodies captured from kubectl 1.32.
 
@@ -34,6 +34,7 @@ mod coordination;
 mod envelope;
 mod error;
 mod event;
+mod kinds;
 mod message;
 mod meta;
 mod path;
@@ -51,38 +52,10 @@ mod golden;
 #[cfg(test)]
 mod tests;
 
+pub use envelope::MEDIA_TYPE;
 pub use error::{ProtobufError, Result, WireError};
 
-use schema::Message;
 use serde_json::{Map, Value};
-
-/// The media type of Kubernetes protobuf bodies, as sent in `Content-Type`.
-pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
-
-/// The kinds whose protobuf bodies [`decode`] accepts: `(apiVersion, kind, table)`.
-const KINDS: &[(&str, &str, &Message)] = &[
-    ("v1", "ConfigMap", config::CONFIG_MAP),
-    ("v1", "Secret", config::SECRET),
-    ("v1", "Namespace", config::NAMESPACE),
-    ("v1", "ServiceAccount", config::SERVICE_ACCOUNT),
-    ("v1", "Service", service::SERVICE),
-    ("v1", "Pod", pod::POD),
-    ("v1", "Event", event::EVENT),
-    ("apps/v1", "Deployment", apps::DEPLOYMENT),
-    ("apps/v1", "ReplicaSet", apps::REPLICA_SET),
-    ("batch/v1", "Job", batch::JOB),
-    (
-        "autoscaling/v1",
-        "HorizontalPodAutoscaler",
-        autoscaling::HPA_V1,
-    ),
-    (
-        "autoscaling/v2",
-        "HorizontalPodAutoscaler",
-        autoscaling::HPA_V2,
-    ),
-    ("coordination.k8s.io/v1", "Lease", coordination::LEASE),
-];
 
 /// Decodes a Kubernetes protobuf request body into the object's JSON form.
 ///
@@ -92,12 +65,11 @@ const KINDS: &[(&str, &str, &Message)] = &[
 /// `metadata.creationTimestamp` of a new object is `null`.
 pub fn decode(body: &[u8]) -> Result<Value> {
     let envelope = envelope::open(body)?;
-    let Some(&(_, _, table)) = KINDS.iter().find(|(api_version, kind, _)| {
-        *api_version == envelope.api_version && *kind == envelope.kind
-    }) else {
+    let Some(table) = kinds::table(&envelope.api_version, &envelope.kind) else {
         return Err(ProtobufError::UnsupportedKind {
             api_version: envelope.api_version,
             kind: envelope.kind,
+            supported: kinds::supported_kinds(),
         });
     };
     let mut object = Map::new();
@@ -105,13 +77,4 @@ pub fn decode(body: &[u8]) -> Result<Value> {
     object.insert("apiVersion".to_owned(), Value::String(envelope.api_version));
     message::merge(envelope.raw, table, &path::Path::Root, &mut object)?;
     Ok(Value::Object(object))
-}
-
-/// The supported kinds as one line for error messages, e.g. "v1 ConfigMap, …".
-fn supported_kinds() -> String {
-    KINDS
-        .iter()
-        .map(|(api_version, kind, _)| format!("{api_version} {kind}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

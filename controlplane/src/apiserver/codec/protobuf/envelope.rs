@@ -5,9 +5,11 @@
 //! (`apiVersion` = 1, `kind` = 2), `raw` = 2 (the object's own message), `contentEncoding` = 3
 //! and `contentType` = 4. client-go writes the last two as empty strings.
 
-use super::MEDIA_TYPE;
 use super::error::{ProtobufError, Result};
 use super::wire::{Reader, WireType, expect};
+
+/// The media type of Kubernetes protobuf bodies, as sent in `Content-Type`.
+pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
 /// The 4 bytes every Kubernetes protobuf body starts with.
 pub(crate) const MAGIC: &[u8; 4] = b"k8s\0";

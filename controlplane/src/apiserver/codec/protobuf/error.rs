@@ -35,14 +35,15 @@ pub enum ProtobufError {
     /// The body holds a kind this server does not decode from protobuf.
     #[error(
         "protobuf bodies are supported for {supported}; got {api_version} {kind}: \
-         send it as JSON (Content-Type: application/json) instead",
-        supported = super::supported_kinds()
+         send it as JSON (Content-Type: application/json) instead"
     )]
     UnsupportedKind {
         /// The envelope's `apiVersion`.
         api_version: String,
         /// The envelope's `kind`.
         kind: String,
+        /// The kinds that are decoded, as one line ("v1 ConfigMap, v1 Secret, ...").
+        supported: String,
     },
     /// The object sets a field this server does not take in protobuf form.
     #[error(

@@ -117,7 +117,7 @@ fn refuses_unsupported_kinds_and_names_the_supported_ones() {
     let statefulset = body("apps/v1", "StatefulSet", &new_meta("db"));
     let error = decode(&statefulset).expect_err("StatefulSet is not decoded");
     assert!(
-        matches!(&error, ProtobufError::UnsupportedKind { api_version, kind }
+        matches!(&error, ProtobufError::UnsupportedKind { api_version, kind, .. }
             if api_version == "apps/v1" && kind == "StatefulSet")
     );
     let message = error.to_string();

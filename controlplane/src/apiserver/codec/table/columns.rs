@@ -1,20 +1,16 @@
 //! The columns `kubectl get` shows for each kind, and how each cell is read from an
 //! object (ages as Kubernetes' short durations, pod status as kubectl derives it).
 //!
-//! Parts: `network` holds the columns of Services, Endpoints and EndpointSlices.
+//! Parts: `cell` holds [`Column`] and the cell readers every kind shares; `network` holds
+//! the columns of Services, Endpoints and EndpointSlices.
 
+mod cell;
 mod network;
 
+pub(crate) use cell::Column;
+pub use cell::short_duration;
+use cell::{age, containers, count, int, name, ratio, since, text, text_str};
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime};
-
-/// One column: its header, type, priority (1 = only with `-o wide`) and cell.
-pub(super) struct Column {
-    pub(super) name: &'static str,
-    pub(super) kind: &'static str,
-    pub(super) priority: u8,
-    pub(super) cell: fn(&Value) -> Value,
-}
 
 /// The columns of `kind`.
 pub(super) fn columns(kind: &str) -> Vec<Column> {
@@ -317,84 +313,6 @@ pub(super) fn columns(kind: &str) -> Vec<Column> {
         }),
     }
     out
-}
-
-fn name(o: &Value) -> Value {
-    text(o, "/metadata/name")
-}
-
-fn text(o: &Value, pointer: &str) -> Value {
-    json!(text_str(o, pointer))
-}
-
-fn text_str<'a>(o: &'a Value, pointer: &str) -> &'a str {
-    o.pointer(pointer).and_then(Value::as_str).unwrap_or("")
-}
-
-fn or_none(v: Value) -> Value {
-    if v.as_str().is_none_or(str::is_empty) {
-        json!("<none>")
-    } else {
-        v
-    }
-}
-
-fn int(o: &Value, pointer: &str) -> Value {
-    json!(o.pointer(pointer).and_then(Value::as_i64).unwrap_or(0))
-}
-
-fn ratio(o: &Value, have: &str, want: &str) -> Value {
-    let have = o.pointer(have).and_then(Value::as_i64).unwrap_or(0);
-    let want = o.pointer(want).and_then(Value::as_i64).unwrap_or(0);
-    json!(format!("{have}/{want}"))
-}
-
-fn count(o: &Value, pointers: &[&str]) -> Value {
-    let n: usize = pointers
-        .iter()
-        .filter_map(|p| o.pointer(p).and_then(Value::as_object).map(|m| m.len()))
-        .sum();
-    json!(n)
-}
-
-fn containers(o: &Value, field: &str) -> Value {
-    let list: Vec<&str> = o
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get(field).and_then(Value::as_str))
-        .collect();
-    json!(list.join(","))
-}
-
-fn age(o: &Value) -> Value {
-    since(o, "/metadata/creationTimestamp")
-}
-
-fn since(o: &Value, pointer: &str) -> Value {
-    let Some(time) = o
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
-    else {
-        return json!("<unknown>");
-    };
-    let elapsed = SystemTime::now().duration_since(time).unwrap_or_default();
-    json!(short_duration(elapsed))
-}
-
-/// Kubernetes' `HumanDuration` style: `45s`, `5m10s`, `3h`, `2d4h`.
-pub fn short_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..120 => format!("{s}s"),
-        120..600 => format!("{}m{}s", s / 60, s % 60),
-        600..10_800 => format!("{}m", s / 60),
-        10_800..172_800 => format!("{}h", s / 3600),
-        172_800..691_200 => format!("{}d{}h", s / 86_400, (s % 86_400) / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
 }
 
 fn pod_ready(o: &Value) -> Value {

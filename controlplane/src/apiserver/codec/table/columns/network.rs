@@ -2,7 +2,7 @@
 //! Services (`NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE`, `SELECTOR` wide), Endpoints
 //! (`NAME ENDPOINTS AGE`) and EndpointSlices (`NAME ADDRESSTYPE PORTS ENDPOINTS AGE`).
 
-use super::{Column, age, or_none, text, text_str};
+use super::cell::{Column, age, or_none, text, text_str};
 use serde_json::{Value, json};
 
 /// How many entries a list cell shows before `+ N more...` (kubectl's printers).
