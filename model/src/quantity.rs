@@ -41,21 +41,9 @@ impl std::str::FromStr for ByteQuantity {
     type Err = QuantityError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let err = |reason| QuantityError {
-            input: input.to_string(),
-            reason,
-        };
-        let amount = Quantity::parse(input)?;
-        if amount.is_negative() {
-            return Err(err("negative"));
-        }
-        let bytes = amount
-            .scaled_ceil(1)
-            .and_then(|b| u64::try_from(b).ok())
-            .ok_or_else(|| err("too large"))?;
         Ok(Self {
             text: input.trim().to_string(),
-            bytes,
+            bytes: non_negative(input, 1)?,
         })
     }
 }
@@ -63,6 +51,12 @@ impl std::str::FromStr for ByteQuantity {
 /// A CPU quantity (`500m`, `2`, `0.25`) in millicores, rounded up; negative or
 /// overflowing quantities are errors.
 pub fn cpu_millicores(input: &str) -> Result<u64, QuantityError> {
+    non_negative(input, 1000)
+}
+
+/// `ceil(input × scale)` of a quantity a user wrote, which must be neither negative nor
+/// beyond `u64`.
+fn non_negative(input: &str, scale: i128) -> Result<u64, QuantityError> {
     let err = |reason| QuantityError {
         input: input.to_string(),
         reason,
@@ -72,8 +66,8 @@ pub fn cpu_millicores(input: &str) -> Result<u64, QuantityError> {
         return Err(err("negative"));
     }
     amount
-        .scaled_ceil(1000)
-        .and_then(|m| u64::try_from(m).ok())
+        .scaled_ceil(scale)
+        .and_then(|n| u64::try_from(n).ok())
         .ok_or_else(|| err("too large"))
 }
 
