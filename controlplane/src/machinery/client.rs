@@ -92,30 +92,19 @@ impl Client {
         }
     }
 
-    fn path<K: Object + Resource>(
+    /// The path of an object (or, without `name`, its collection) of `kind`; a
+    /// namespace is dropped for cluster-scoped kinds.
+    fn path(
+        kind: &'static ResourceKind,
         namespace: Option<&str>,
         name: Option<&str>,
         subresource: Option<&str>,
     ) -> ResourcePath {
-        let kind = kind_of::<K>();
         ResourcePath {
             kind,
             namespace: namespace.filter(|_| kind.namespaced).map(String::from),
             name: name.map(String::from),
             subresource: subresource.map(String::from),
-        }
-    }
-
-    fn dynamic_path(
-        kind: &'static ResourceKind,
-        namespace: Option<&str>,
-        name: Option<&str>,
-    ) -> ResourcePath {
-        ResourcePath {
-            kind,
-            namespace: namespace.filter(|_| kind.namespaced).map(String::from),
-            name: name.map(String::from),
-            subresource: None,
         }
     }
 
@@ -125,7 +114,7 @@ impl Client {
         let mut value = serde_json::to_value(object).map_err(ApiError::internal)?;
         value["apiVersion"] = json!(K::API_VERSION);
         value["kind"] = json!(K::KIND);
-        let path = Self::path::<K>(namespace.as_deref(), None, None);
+        let path = Self::path(kind_of::<K>(), namespace.as_deref(), None, None);
         let written = write::create(&self.state, &path, &self.query(), value).await?;
         typed(written.object)
     }
@@ -136,7 +125,7 @@ impl Client {
         namespace: Option<&str>,
         name: &str,
     ) -> ApiResult<K> {
-        let path = Self::path::<K>(namespace, Some(name), None);
+        let path = Self::path(kind_of::<K>(), namespace, Some(name), None);
         let stored = self.state.read(path.kind, &path.key()?, name).await?;
         typed(stored.object)
     }
@@ -170,7 +159,7 @@ impl Client {
         subresource: Option<&str>,
         mut change: impl FnMut(&mut K) -> bool,
     ) -> ApiResult<K> {
-        let path = Self::path::<K>(namespace, Some(name), subresource);
+        let path = Self::path(kind_of::<K>(), namespace, Some(name), subresource);
         // A change that changes nothing is not written (no new revision, no watch event),
         // as Kubernetes skips no-op updates.
         let mut unchanged: Option<Value> = None;
@@ -252,7 +241,7 @@ impl Client {
         namespace: Option<&str>,
         name: &str,
     ) -> ApiResult<Value> {
-        let path = Self::dynamic_path(kind, namespace, Some(name));
+        let path = Self::path(kind, namespace, Some(name), None);
         let stored = self.state.read(kind, &path.key()?, name).await?;
         Ok(stored.object)
     }
@@ -284,7 +273,7 @@ impl Client {
         name: &str,
         change: impl FnMut(&Value) -> ApiResult<Value>,
     ) -> ApiResult<Value> {
-        let path = Self::dynamic_path(kind, namespace, Some(name));
+        let path = Self::path(kind, namespace, Some(name), None);
         let written = write::modify(&self.state, &path, &self.query(), change).await?;
         Ok(written.object)
     }
@@ -298,7 +287,7 @@ impl Client {
         name: &str,
         params: &DeleteParams,
     ) -> ApiResult<Value> {
-        let path = Self::dynamic_path(kind, namespace, Some(name));
+        let path = Self::path(kind, namespace, Some(name), None);
         write::delete(&self.state, &path, &self.query(), &params.options()).await
     }
 
