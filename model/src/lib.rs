@@ -11,6 +11,7 @@
 //! - [`meta`]: an object's `metadata`, read and written as JSON for objects of any kind;
 //!   [`field`]: what is wrong with a field, by its path (validation errors).
 //! - [`events`]: the event recorder every component writes its Events with.
+//! - [`status`]: the `Status` body failures are answered with.
 
 pub mod events;
 pub mod field;
@@ -20,4 +21,5 @@ pub mod meta;
 pub mod namespaces;
 pub mod quantity;
 pub mod selector;
+pub mod status;
 pub mod time;

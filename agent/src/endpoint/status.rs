@@ -54,15 +54,7 @@ impl Status {
 
 impl IntoResponse for Status {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code.as_u16(),
-        });
+        let body = skiff_model::status::failure(self.code.as_u16(), self.reason, &self.message);
         (self.code, axum::Json(body)).into_response()
     }
 }

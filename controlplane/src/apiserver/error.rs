@@ -197,15 +197,8 @@ impl ApiError {
 
     /// The `Status` object.
     pub fn status(&self) -> Value {
-        let mut status = json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code.as_u16(),
-        });
+        let mut status =
+            skiff_model::status::failure(self.code.as_u16(), self.reason, &self.message);
         if let Some(details) = &self.details {
             status["details"] = details.clone();
         }
