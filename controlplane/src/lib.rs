@@ -18,6 +18,8 @@
 //! - [`machinery`]: the controller machinery — informers, the in-process client, events,
 //!   the work queue and the one controller runner — that the [`scheduler`] and the
 //!   [`controllers`] are built from; [`manager`] builds and starts them all.
+//! - [`metrics`]: the agents' live figures in memory (stats streams → windowed rates) for
+//!   `kubectl top` and the autoscalers, and the demand for Services at zero.
 //! - [`bootstrap`]: first-start setup (the system namespaces, the admin kubeconfig).
 //!
 //! The Kubernetes vocabulary (kinds, selectors, quantities, times, events) is
@@ -30,6 +32,7 @@ pub mod bootstrap;
 pub mod controllers;
 pub mod machinery;
 pub mod manager;
+pub mod metrics;
 pub mod module_store;
 pub mod scheduler;
 pub mod store;

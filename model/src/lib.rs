@@ -12,6 +12,8 @@
 //!   [`field`]: what is wrong with a field, by its path (validation errors).
 //! - [`events`]: the event recorder every component writes its Events with.
 //! - [`status`]: the `Status` body failures are answered with.
+//! - [`stats`]: the wire format of an agent's stats stream (resource use and request
+//!   counters) to the control plane.
 
 pub mod events;
 pub mod field;
@@ -21,5 +23,6 @@ pub mod meta;
 pub mod namespaces;
 pub mod quantity;
 pub mod selector;
+pub mod stats;
 pub mod status;
 pub mod time;

@@ -1,11 +1,12 @@
 //! [`ApiState`]: what every handler shares — the store, the module store when the
-//! server keeps one, and the Service [`Allocator`] — and the typed object access on
-//! top of it: read an object with its `resourceVersion`, write one back under an
-//! optimistic precondition, and map store errors to API errors.
+//! server keeps one, the Service [`Allocator`], the live metrics and the demand hub — and
+//! the typed object access on top of it: read an object with its `resourceVersion`, write
+//! one back under an optimistic precondition, and map store errors to API errors.
 
 use crate::apiserver::admission::allocate::allocator::Allocator;
 use crate::apiserver::error::ApiError;
 use crate::apiserver::lifecycle;
+use crate::metrics::{Collector, DemandHub};
 use crate::module_store::ModuleStore;
 use crate::store::{Error as StoreError, KeyValue, Store};
 use bytes::Bytes;
@@ -23,6 +24,10 @@ pub struct ApiState {
     pub modules: Option<Arc<ModuleStore>>,
     /// Serializes the allocation of Services' cluster IPs and nodePorts.
     pub allocator: Arc<Allocator>,
+    /// The agents' live figures, for the metrics APIs and the autoscalers.
+    pub metrics: Arc<Collector>,
+    /// Activations of Services at zero, and who scales them.
+    pub demand: Arc<DemandHub>,
 }
 
 /// An object as stored, with the revision it was last written at.
@@ -41,6 +46,8 @@ impl ApiState {
             store,
             modules: None,
             allocator: Arc::new(Allocator::default()),
+            metrics: Arc::default(),
+            demand: Arc::default(),
         }
     }
 
