@@ -12,9 +12,12 @@
 //!   [`field`]: what is wrong with a field, by its path (validation errors).
 //! - [`events`]: the event recorder every component writes its Events with.
 //! - [`status`]: the `Status` body failures are answered with.
+//! - [`activation`]: `Activation`, how an agent holding requests for a Service at zero
+//!   wakes the autoscaler.
 //! - [`stats`]: the wire format of an agent's stats stream (resource use and request
 //!   counters) to the control plane.
 
+pub mod activation;
 pub mod events;
 pub mod field;
 pub mod kinds;
