@@ -21,6 +21,7 @@ pub mod gc;
 pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;
+pub mod nodestats;
 pub mod podgc;
 pub mod podgrace;
 pub(crate) mod pods;

@@ -20,6 +20,7 @@
 //!   [`controllers`] are built from; [`manager`] builds and starts them all.
 //! - [`metrics`]: the agents' live figures in memory (stats streams → windowed rates) for
 //!   `kubectl top` and the autoscalers, and the demand for Services at zero.
+//! - [`agents`]: where the control plane reaches a node's agent.
 //! - [`bootstrap`]: first-start setup (the system namespaces, the admin kubeconfig).
 //!
 //! The Kubernetes vocabulary (kinds, selectors, quantities, times, events) is
@@ -27,6 +28,7 @@
 //!
 //! [`ApiState`]: apiserver::ApiState
 
+pub mod agents;
 pub mod apiserver;
 pub mod bootstrap;
 pub mod controllers;

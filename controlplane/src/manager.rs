@@ -20,6 +20,7 @@ use crate::controllers::gc::GarbageCollector;
 use crate::controllers::job::JobController;
 use crate::controllers::namespace::NamespaceController;
 use crate::controllers::nodelifecycle::{NodeLifecycle, TaintEviction};
+use crate::controllers::nodestats::NodeStats;
 use crate::controllers::podgc::PodGc;
 use crate::controllers::podgrace::PodGrace;
 use crate::controllers::replicaset::ReplicaSetController;
@@ -62,6 +63,7 @@ struct Controllers {
     endpoints: EndpointsController,
     endpointslice: EndpointSliceController,
     servicelb: ServiceLb,
+    node_stats: NodeStats,
 }
 
 impl Controllers {
@@ -80,6 +82,7 @@ impl Controllers {
             endpoints: EndpointsController::new(ctx),
             endpointslice: EndpointSliceController::new(ctx),
             servicelb: ServiceLb::new(ctx),
+            node_stats: NodeStats::new(ctx),
         }
     }
 
@@ -97,5 +100,6 @@ impl Controllers {
         tokio::spawn(self.endpoints.run(shutdown.clone()));
         tokio::spawn(self.endpointslice.run(shutdown.clone()));
         tokio::spawn(self.servicelb.run(shutdown.clone()));
+        tokio::spawn(self.node_stats.run(shutdown.clone()));
     }
 }

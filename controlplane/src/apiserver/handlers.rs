@@ -1,12 +1,14 @@
 //! The handlers: one file per verb or subresource. [`resource`] dispatches every request
 //! the router does not match by path, by verb, to [`read`] (get, list), [`write`](mod@write) (create,
 //! update, delete, deletecollection), [`patch`] (the patch types and server-side apply),
-//! [`watch`], [`scale`], [`binding`] and [`log`]; [`discovery`] and [`openapi`] describe
-//! the API; [`modules`] serves the wasm module store (`/skiff/v1/modules/`).
+//! [`watch`], [`scale`], [`binding`] and [`log`], and to [`metrics`] (the
+//! `metrics.k8s.io` and `custom.metrics.k8s.io` APIs); [`discovery`] and [`openapi`]
+//! describe the API; [`modules`] serves the wasm module store (`/skiff/v1/modules/`).
 
 pub mod binding;
 pub mod discovery;
 pub mod log;
+pub mod metrics;
 pub mod modules;
 pub mod openapi;
 pub mod patch;

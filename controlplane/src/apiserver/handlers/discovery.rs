@@ -1,6 +1,8 @@
 //! Discovery and server information: `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}`
 //! (the legacy JSON every kubectl understands), `/version`, and the health endpoints.
+//! `/apis` lists the metrics groups too; their own documents are the metrics handlers'.
 
+use crate::apiserver::handlers::metrics::groups;
 use axum::Json;
 use serde_json::{Value, json};
 use skiff_model::kinds::{KINDS, ResourceKind, group_versions};
@@ -22,6 +24,7 @@ pub async fn api_groups() -> Json<Value> {
     let groups: Vec<Value> = group_versions()
         .into_iter()
         .filter(|(group, _)| !group.is_empty())
+        .chain(groups::GROUPS)
         .map(|(group, version)| {
             let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
             json!({"name": group, "versions": [gv], "preferredVersion": gv})

@@ -3,7 +3,7 @@
 //!
 //! Parts: [`log`] (the handler) picks the container ([`pick_container`], with the
 //! apiserver's defaulting and messages), checks and forwards the log parameters
-//! ([`forward_query`]), finds the node's agent ([`agent_address`]) and relays its answer —
+//! ([`forward_query`]), finds the node's agent ([`address`](crate::agents::address)) and relays its answer —
 //! status, content type and body, unbuffered, so `kubectl logs -f` sees lines live.
 
 use crate::apiserver::error::{ApiError, ApiResult};
@@ -82,7 +82,7 @@ pub async fn log(
         .read(nodes, &nodes.key(None, node_name), node_name)
         .await?
         .object;
-    let address = agent_address(&node).ok_or_else(|| {
+    let address = crate::agents::address(&node).ok_or_else(|| {
         ApiError::service_unavailable(format!(
             "node \"{node_name}\" has no address and port for its agent in its status"
         ))
@@ -214,29 +214,6 @@ pub fn forward_query(pod_name: &str, params: &HashMap<String, String>) -> ApiRes
     Ok(query)
 }
 
-/// Where a node's agent listens: `status.addresses` (the `InternalIP`, else the
-/// `Hostname`) and `status.daemonEndpoints.kubeletEndpoint.Port`, as `host:port`.
-pub fn agent_address(node: &Value) -> Option<String> {
-    let addresses = node.pointer("/status/addresses")?.as_array()?;
-    let of_type = |kind: &str| {
-        addresses
-            .iter()
-            .find(|a| a.get("type").and_then(Value::as_str) == Some(kind))
-            .and_then(|a| a.get("address")?.as_str())
-            .filter(|a| !a.is_empty())
-    };
-    let host = of_type("InternalIP").or_else(|| of_type("Hostname"))?;
-    let port = node
-        .pointer("/status/daemonEndpoints/kubeletEndpoint/Port")?
-        .as_u64()
-        .filter(|p| (1..=u64::from(u16::MAX)).contains(p))?;
-    if host.parse::<std::net::Ipv6Addr>().is_ok() {
-        Some(format!("[{host}]:{port}"))
-    } else {
-        Some(format!("{host}:{port}"))
-    }
-}
-
 /// An error and its sources, joined (a client error alone says little, e.g. `Connect`).
 fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -330,30 +307,5 @@ mod tests {
         assert_eq!(bad("tailLines", "x"), 400);
         assert_eq!(bad("tailLines", "-1"), 422);
         assert_eq!(bad("limitBytes", "0"), 422);
-    }
-
-    #[test]
-    fn finds_the_agent_address() {
-        let node = |addresses: Value, port: Value| {
-            json!({"status": {"addresses": addresses,
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}}})
-        };
-        let both = json!([{"type": "Hostname", "address": "n1"},
-            {"type": "InternalIP", "address": "10.0.0.5"}]);
-        assert_eq!(
-            agent_address(&node(both, json!(10250))).as_deref(),
-            Some("10.0.0.5:10250")
-        );
-        let host = json!([{"type": "Hostname", "address": "n1"}]);
-        assert_eq!(
-            agent_address(&node(host.clone(), json!(1))).as_deref(),
-            Some("n1:1")
-        );
-        let v6 = json!([{"type": "InternalIP", "address": "::1"}]);
-        assert_eq!(
-            agent_address(&node(v6, json!(80))).as_deref(),
-            Some("[::1]:80")
-        );
-        assert_eq!(agent_address(&node(host, json!(0))), None);
     }
 }

@@ -1,11 +1,13 @@
 //! Dispatch of every request the router does not match by path: per-group-version
 //! discovery and OpenAPI documents, and resource requests by verb — list, watch, get,
 //! create, update, patch, delete, deletecollection, and the `status`, `scale`, `binding`
-//! and `log` subresources.
+//! and `log` subresources; the metrics APIs' paths go to [`metrics`].
 
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::write::{self, DeleteOptions, Written};
-use crate::apiserver::handlers::{binding, discovery, log, openapi, patch, read, scale, watch};
+use crate::apiserver::handlers::{
+    binding, discovery, log, metrics, openapi, patch, read, scale, watch,
+};
 use crate::apiserver::request::body::{self, MediaType};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::{Query, url_pairs};
@@ -48,13 +50,16 @@ async fn dispatch(
     body: Body,
 ) -> ApiResult<Response> {
     let path = uri.path();
+    let params: HashMap<String, String> = uri.query().map(url_pairs).unwrap_or_default();
+    if let Some(response) = metrics::dispatch(state, method, path, &params).await {
+        return response;
+    }
     if let Some(response) = non_resource(method, path) {
         return response;
     }
     let Some(target) = ResourcePath::parse(path)? else {
         return Err(ApiError::no_route(path));
     };
-    let params: HashMap<String, String> = uri.query().map(url_pairs).unwrap_or_default();
     let query = Query::parse(target.kind, &params)?;
     let accept = headers
         .get(ACCEPT)
