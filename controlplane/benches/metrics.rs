@@ -36,7 +36,12 @@ fn cpu_time() -> Duration {
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     let total = ticks(11) + ticks(12);
     // Linux reports them in USER_HZ, 100 per second on every architecture it runs on.
@@ -137,17 +142,29 @@ async fn main() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(apiserver::serve(listener, state.clone(), std::future::pending()));
+    tokio::spawn(apiserver::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let url = format!("http://{addr}/apis/metrics.k8s.io/v1beta1/pods");
     let get = || async {
         let request = hyper::Request::get(&url)
-            .header("accept", "application/vnd.kubernetes.protobuf, application/json")
+            .header(
+                "accept",
+                "application/vnd.kubernetes.protobuf, application/json",
+            )
             .body(Empty::<Bytes>::new())
             .expect("request");
         let response = client.request(request).await.expect("response");
         assert_eq!(response.status(), 200);
-        response.into_body().collect().await.expect("body").to_bytes()
+        response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
     };
     let body = get().await;
     let list: serde_json::Value = serde_json::from_slice(&body).expect("json");

@@ -12,6 +12,7 @@ mod pods;
 mod run;
 mod scheduling;
 mod services;
+mod top;
 mod up;
 
 use std::path::Path;

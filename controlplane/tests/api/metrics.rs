@@ -405,3 +405,43 @@ async fn custom_metrics_for_pods() {
     .await;
     assert_eq!(bad.0, StatusCode::BAD_REQUEST, "{}", bad.1);
 }
+
+#[tokio::test]
+async fn kubectl_get_podmetrics_gets_a_table() {
+    let (router, _) = cluster().await;
+    let request = Request::builder()
+        .uri("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods")
+        .header(
+            ACCEPT,
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
+        )
+        .body(Body::empty())
+        .expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let table: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(table["kind"], "Table");
+    assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
+    let columns: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(columns, ["Name", "cpu", "memory", "Window"]);
+    assert_eq!(
+        table["rows"][0]["cells"],
+        json!(["web-1", "500m", "64Ki", "2s"])
+    );
+    assert_eq!(table["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(
+        table["rows"][0]["object"]["metadata"]["namespace"],
+        "default"
+    );
+}

@@ -5,11 +5,12 @@
 //! [`Collector`](crate::metrics::Collector), never from the store's history.
 //!
 //! Answers are JSON whatever the `Accept` header prefers (`kubectl top` asks for protobuf
-//! first, and takes JSON). Only `GET` is served.
+//! first, and takes JSON), or a `Table` for `kubectl get` of the resource metrics. Only
+//! `GET` is served.
 //!
 //! Parts: [`dispatch`] (this file: which paths are the metrics APIs', their discovery),
 //! [`groups`] (the groups and their discovery documents), [`resource`] (`NodeMetrics`,
-//! `PodMetrics`), [`custom`] (`MetricValueList`s), [`objects`] (the pods and nodes the
+//! `PodMetrics`), [`table`] (them as a `Table`), [`custom`] (`MetricValueList`s), [`objects`] (the pods and nodes the
 //! figures are for, and the selectors), [`format`] (quantities and durations as
 //! Kubernetes prints them).
 
@@ -18,6 +19,7 @@ pub mod format;
 pub mod groups;
 pub mod objects;
 pub mod resource;
+pub mod table;
 
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::state::ApiState;
@@ -32,6 +34,7 @@ pub async fn dispatch(
     method: &Method,
     path: &str,
     params: &HashMap<String, String>,
+    accept: Option<&str>,
 ) -> Option<ApiResult<Response>> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let ["apis", group, rest @ ..] = segments.as_slice() else {
@@ -51,7 +54,7 @@ pub async fn dispatch(
             .map(|l| Json(l).into_response())
             .ok_or_else(|| ApiError::no_route(path)),
         [v, rest @ ..] if *v == version && *group == groups::RESOURCE_GROUP => {
-            resource::handle(state, rest, params, path).await
+            resource::handle(state, rest, params, path, accept).await
         }
         [v, rest @ ..] if *v == version => custom::handle(state, rest, params, path).await,
         _ => Err(ApiError::no_route(path)),

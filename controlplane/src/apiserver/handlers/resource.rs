@@ -51,7 +51,12 @@ async fn dispatch(
 ) -> ApiResult<Response> {
     let path = uri.path();
     let params: HashMap<String, String> = uri.query().map(url_pairs).unwrap_or_default();
-    if let Some(response) = metrics::dispatch(state, method, path, &params).await {
+    let accept = headers
+        .get(ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .map(String::from);
+    let accept = accept.as_deref();
+    if let Some(response) = metrics::dispatch(state, method, path, &params, accept).await {
         return response;
     }
     if let Some(response) = non_resource(method, path) {
@@ -61,11 +66,6 @@ async fn dispatch(
         return Err(ApiError::no_route(path));
     };
     let query = Query::parse(target.kind, &params)?;
-    let accept = headers
-        .get(ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .map(String::from);
-    let accept = accept.as_deref();
     let sub = target.subresource.as_deref();
     if sub == Some("status") && body::media_type(headers).ok() == Some(MediaType::Protobuf) {
         // The protobuf decoder keeps only the parts of status a create may carry.

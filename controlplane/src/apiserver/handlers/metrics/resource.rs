@@ -6,12 +6,16 @@
 //! figures yet is left out of a list and not found by a get
 //! (`podmetrics.metrics.k8s.io "ns/name" not found`).
 //!
+//! A client asking for a `Table` (`kubectl get podmetrics`) gets one ([`metrics_table`]).
+//!
 //! Paths (after `/apis/metrics.k8s.io/v1beta1`): `nodes`, `nodes/{name}`, `pods`,
 //! `namespaces/{ns}/pods`, `namespaces/{ns}/pods/{name}`.
 
 use super::format::{cpu, duration, memory};
 use super::groups::{RESOURCE_GROUP, RESOURCE_VERSION};
 use super::objects::{self, Meta, Selectors};
+use super::table::{self as metrics_table, Row};
+use crate::apiserver::codec::table::{table_version, wants_table};
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::state::ApiState;
 use crate::metrics::collector::RESOURCE_WINDOW;
@@ -29,7 +33,9 @@ pub async fn handle(
     rest: &[&str],
     params: &HashMap<String, String>,
     path: &str,
+    accept: Option<&str>,
 ) -> ApiResult<Response> {
+    let table = wants_table(accept).then(|| table_version(accept.unwrap_or_default()));
     debug_assert_eq!(
         (RESOURCE_GROUP, RESOURCE_VERSION),
         ("metrics.k8s.io", "v1beta1")
@@ -42,11 +48,13 @@ pub async fn handle(
         ));
     }
     match rest {
-        ["nodes"] => list_nodes(state, &Selectors::parse(params)?).await,
-        ["nodes", name] => get_node(state, name).await,
-        ["pods"] => list_pods(state, None, &Selectors::parse(params)?).await,
-        ["namespaces", ns, "pods"] => list_pods(state, Some(ns), &Selectors::parse(params)?).await,
-        ["namespaces", ns, "pods", name] => get_pod(state, ns, name).await,
+        ["nodes"] => list_nodes(state, &Selectors::parse(params)?, table).await,
+        ["nodes", name] => get_node(state, name, table).await,
+        ["pods"] => list_pods(state, None, &Selectors::parse(params)?, table).await,
+        ["namespaces", ns, "pods"] => {
+            list_pods(state, Some(ns), &Selectors::parse(params)?, table).await
+        }
+        ["namespaces", ns, "pods", name] => get_pod(state, ns, name, table).await,
         _ => Err(ApiError::no_route(path)),
     }
 }
@@ -168,13 +176,24 @@ fn json<T: Serialize>(value: &T) -> ApiResult<Response> {
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-async fn list_nodes(state: &ApiState, selectors: &Selectors) -> ApiResult<Response> {
+async fn list_nodes(
+    state: &ApiState,
+    selectors: &Selectors,
+    table: Option<&str>,
+) -> ApiResult<Response> {
     let nodes = objects::list(state, objects::kind("nodes")?, None, selectors).await?;
     let now = skiff_model::time::now_rfc3339();
     let usages: Vec<(&Meta, NodeUsage)> = nodes
         .iter()
         .filter_map(|meta| Some((meta, state.metrics.node(&meta.name, RESOURCE_WINDOW)?)))
         .collect();
+    if let Some(version) = table {
+        let rows = usages
+            .iter()
+            .map(|(meta, usage)| node_row(&node_metrics(meta, usage, &now, true)))
+            .collect::<ApiResult<_>>()?;
+        return json(&metrics_table::table(rows, version));
+    }
     json(&List {
         kind: "NodeMetricsList",
         api_version: API_VERSION,
@@ -186,7 +205,7 @@ async fn list_nodes(state: &ApiState, selectors: &Selectors) -> ApiResult<Respon
     })
 }
 
-async fn get_node(state: &ApiState, name: &str) -> ApiResult<Response> {
+async fn get_node(state: &ApiState, name: &str, table: Option<&str>) -> ApiResult<Response> {
     let meta = objects::get(state, objects::kind("nodes")?, None, name)
         .await?
         .ok_or_else(|| ApiError::not_found("node", name).with_details("", "node", name))?;
@@ -195,13 +214,18 @@ async fn get_node(state: &ApiState, name: &str) -> ApiResult<Response> {
         .node(name, RESOURCE_WINDOW)
         .ok_or_else(|| not_found("nodemetrics", name))?;
     let now = skiff_model::time::now_rfc3339();
-    json(&node_metrics(&meta, &usage, &now, false))
+    let metrics = node_metrics(&meta, &usage, &now, false);
+    if let Some(version) = table {
+        return json(&metrics_table::table(vec![node_row(&metrics)?], version));
+    }
+    json(&metrics)
 }
 
 async fn list_pods(
     state: &ApiState,
     namespace: Option<&str>,
     selectors: &Selectors,
+    table: Option<&str>,
 ) -> ApiResult<Response> {
     let pods = objects::list(state, objects::kind("pods")?, namespace, selectors).await?;
     let now = skiff_model::time::now_rfc3339();
@@ -214,6 +238,13 @@ async fn list_pods(
             Some((meta, usage))
         })
         .collect();
+    if let Some(version) = table {
+        let rows = usages
+            .iter()
+            .map(|(meta, usage)| pod_row(&pod_metrics(meta, usage, &now, true), usage))
+            .collect::<ApiResult<_>>()?;
+        return json(&metrics_table::table(rows, version));
+    }
     json(&List {
         kind: "PodMetricsList",
         api_version: API_VERSION,
@@ -225,7 +256,12 @@ async fn list_pods(
     })
 }
 
-async fn get_pod(state: &ApiState, namespace: &str, name: &str) -> ApiResult<Response> {
+async fn get_pod(
+    state: &ApiState,
+    namespace: &str,
+    name: &str,
+    table: Option<&str>,
+) -> ApiResult<Response> {
     let meta = objects::get(state, objects::kind("pods")?, Some(namespace), name)
         .await?
         .ok_or_else(|| ApiError::not_found("pods", name).with_details("", "pods", name))?;
@@ -234,7 +270,33 @@ async fn get_pod(state: &ApiState, namespace: &str, name: &str) -> ApiResult<Res
         .pod(namespace, name, RESOURCE_WINDOW)
         .ok_or_else(|| not_found("podmetrics", &format!("{namespace}/{name}")))?;
     let now = skiff_model::time::now_rfc3339();
-    json(&pod_metrics(&meta, &usage, &now, false))
+    let metrics = pod_metrics(&meta, &usage, &now, false);
+    if let Some(version) = table {
+        return json(&metrics_table::table(
+            vec![pod_row(&metrics, &usage)?],
+            version,
+        ));
+    }
+    json(&metrics)
+}
+
+fn node_row(metrics: &NodeMetrics<'_>) -> ApiResult<Row> {
+    Ok(Row {
+        metadata: serde_json::to_value(&metrics.metadata).map_err(ApiError::internal)?,
+        cpu: metrics.usage.cpu.clone(),
+        memory: metrics.usage.memory.clone(),
+        window: metrics.window.clone(),
+    })
+}
+
+/// A pod's row: its containers' use summed.
+fn pod_row(metrics: &PodMetrics<'_>, usage: &PodUsage) -> ApiResult<Row> {
+    Ok(Row {
+        metadata: serde_json::to_value(&metrics.metadata).map_err(ApiError::internal)?,
+        cpu: cpu(usage.cpu_cores()),
+        memory: memory(usage.memory_bytes()),
+        window: metrics.window.clone(),
+    })
 }
 
 /// metrics-server's not-found of an object without figures.
