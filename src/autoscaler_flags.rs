@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn defaults_are_knatives() {
-        let config = Cli::parse_from(["skiff"]).autoscaler.config().unwrap();
+        let config = Cli::parse_from(["skiff"])
+            .autoscaler
+            .config()
+            .expect("as the test set up");
         assert_eq!(config, Config::default());
     }
 
@@ -132,7 +135,7 @@ mod tests {
             "--max-scale-up-rate",
             "10",
         ]);
-        let config = cli.autoscaler.config().unwrap();
+        let config = cli.autoscaler.config().expect("as the test set up");
         assert_eq!(config.scale_to_zero_grace_period, Duration::from_secs(2));
         assert_eq!(config.stable_window, Duration::from_secs(6));
         assert!(!config.enable_scale_to_zero);

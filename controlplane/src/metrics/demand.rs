@@ -139,7 +139,10 @@ mod tests {
             hub.activate(demand("web", 3)),
             vec!["Deployment/web", "Deployment/web2"]
         );
-        assert_eq!(woken.try_recv().unwrap(), demand("web", 3));
+        assert_eq!(
+            woken.try_recv().expect("as the test set up"),
+            demand("web", 3)
+        );
         assert!(hub.activate(demand("other", 1)).is_empty());
         assert!(woken.try_recv().is_err(), "nobody to wake for other");
     }

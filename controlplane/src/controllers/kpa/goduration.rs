@@ -73,9 +73,9 @@ pub fn format(d: Duration) -> String {
     }
     if d < Duration::from_secs(1) {
         let nanos = d.as_nanos();
-        return if nanos % 1_000_000 == 0 {
+        return if nanos.is_multiple_of(1_000_000) {
             format!("{}ms", nanos / 1_000_000)
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             format!("{}µs", nanos / 1_000)
         } else {
             format!("{nanos}ns")
@@ -114,14 +114,14 @@ mod tests {
         assert_eq!(parse("1h"), secs(3600));
         assert_eq!(parse("0"), secs(0));
         assert_eq!(
-            parse("1.5s").unwrap().magnitude,
+            parse("1.5s").expect("as the test set up").magnitude,
             Duration::from_millis(1500)
         );
         assert_eq!(
-            parse("500ms").unwrap().magnitude,
+            parse("500ms").expect("as the test set up").magnitude,
             Duration::from_millis(500)
         );
-        assert!(parse("-5s").unwrap().negative);
+        assert!(parse("-5s").expect("as the test set up").negative);
         for bad in ["", "5", "s", "abc", "1x", "--1s", "1.2.3s"] {
             assert_eq!(parse(bad), None, "{bad}");
         }

@@ -129,7 +129,8 @@ mod tests {
             scale_to_zero_grace_period: Duration::from_secs(2),
             ..Config::default()
         };
-        annotations::settings(&Annotations::new(Some(&m), None), &config).unwrap()
+        annotations::settings(&Annotations::new(Some(&m), None), &config)
+            .expect("as the test set up")
     }
 
     /// Idle from creation: one replica for the grace period, then zero; then requests

@@ -26,7 +26,8 @@ fn messages(deployment: &BTreeMap<String, String>) -> Vec<String> {
 #[test]
 fn defaults_are_knatives() {
     let m = kpa(&[]);
-    let s = settings(&Annotations::new(Some(&m), None), &Config::default()).unwrap();
+    let s = settings(&Annotations::new(Some(&m), None), &Config::default())
+        .expect("as the test set up");
     assert_eq!(s.metric, Metric::Concurrency);
     assert!((s.target - 70.0).abs() < 1e-9, "100 × 70 %");
     assert_eq!(s.stable_window, Duration::from_secs(60));
@@ -48,7 +49,7 @@ fn annotations_override_and_the_deployment_wins() {
         (PANIC_WINDOW_PERCENTAGE, "50"),
     ]);
     let a = Annotations::new(Some(&deployment), Some(&template));
-    let s = settings(&a, &Config::default()).unwrap();
+    let s = settings(&a, &Config::default()).expect("as the test set up");
     assert_eq!(s.metric, Metric::Rps);
     assert!((s.target - 10.0).abs() < 1e-9);
     assert_eq!(s.stable_window, Duration::from_secs(6));
@@ -187,5 +188,10 @@ fn zero_initial_scale_needs_the_cluster_to_allow_it() {
         allow_zero_initial_scale: true,
         ..Config::default()
     };
-    assert_eq!(settings(&a, &allowing).unwrap().initial_scale, 0);
+    assert_eq!(
+        settings(&a, &allowing)
+            .expect("as the test set up")
+            .initial_scale,
+        0
+    );
 }
