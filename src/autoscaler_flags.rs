@@ -141,7 +141,11 @@ mod tests {
         assert!(!config.enable_scale_to_zero);
         assert_eq!(config.max_scale_up_rate, 10.0);
         let bad = Cli::parse_from(["skiff", "--stable-window", "5s"]);
-        let error = bad.autoscaler.config().unwrap_err().to_string();
+        let error = bad
+            .autoscaler
+            .config()
+            .expect_err("a 5 s stable window is refused")
+            .to_string();
         assert!(error.starts_with("stable-window = 5s"), "{error}");
     }
 }
