@@ -2,7 +2,7 @@
 //! (the legacy JSON every kubectl understands), `/version`, and the health endpoints.
 //! `/apis` lists the metrics groups too; their own documents are the metrics handlers'.
 
-use crate::apiserver::handlers::metrics::groups;
+use crate::apiserver::handlers::metrics::groups as metrics_groups;
 use axum::Json;
 use serde_json::{Value, json};
 use skiff_model::kinds::{KINDS, ResourceKind, group_versions};
@@ -21,20 +21,24 @@ pub async fn api_versions() -> Json<Value> {
 
 /// `GET /apis`.
 pub async fn api_groups() -> Json<Value> {
-    let groups: Vec<Value> = group_versions()
+    let mut groups: Vec<Value> = group_versions()
         .into_iter()
         .filter(|(group, _)| !group.is_empty())
-        .chain(groups::GROUPS)
+        .chain(metrics_groups::GROUPS)
         .map(|(group, version)| {
             let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
             json!({"name": group, "versions": [gv], "preferredVersion": gv})
         })
         .collect();
+    groups.push(super::activation::group());
     Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
 }
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`; `None` when not served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if group == skiff_model::activation::GROUP && version == skiff_model::activation::VERSION {
+        return Some(super::activation::resource_list());
+    }
     let kinds: Vec<&ResourceKind> = KINDS
         .iter()
         .filter(|k| k.group == group && k.version == version)

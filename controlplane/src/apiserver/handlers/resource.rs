@@ -1,12 +1,13 @@
 //! Dispatch of every request the router does not match by path: per-group-version
 //! discovery and OpenAPI documents, and resource requests by verb — list, watch, get,
 //! create, update, patch, delete, deletecollection, and the `status`, `scale`, `binding`
-//! and `log` subresources; the metrics APIs' paths go to [`metrics`].
+//! and `log` subresources; the create-only `activations` ([`activation`]); and the metrics
+//! APIs' paths, which go to [`metrics`].
 
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::write::{self, DeleteOptions, Written};
 use crate::apiserver::handlers::{
-    binding, discovery, log, metrics, openapi, patch, read, scale, watch,
+    activation, binding, discovery, log, metrics, openapi, patch, read, scale, watch,
 };
 use crate::apiserver::request::body::{self, MediaType};
 use crate::apiserver::request::path::ResourcePath;
@@ -50,6 +51,9 @@ async fn dispatch(
     body: Body,
 ) -> ApiResult<Response> {
     let path = uri.path();
+    if let Some(namespace) = activation::route(method, path) {
+        return activation::handle(state, &namespace?, headers, body).await;
+    }
     let params: HashMap<String, String> = uri.query().map(url_pairs).unwrap_or_default();
     let accept = headers
         .get(ACCEPT)
@@ -209,10 +213,16 @@ fn non_resource(method: &Method, path: &str) -> Option<ApiResult<Response>> {
         ["api", version] => ("", *version),
         ["apis", group, version] => (*group, *version),
         ["apis", group] => {
-            let versions: Vec<_> = skiff_model::kinds::group_versions()
+            let mut versions: Vec<_> = skiff_model::kinds::group_versions()
                 .into_iter()
                 .filter(|(g, _)| g == group)
                 .collect();
+            if *group == skiff_model::activation::GROUP {
+                versions.push((
+                    skiff_model::activation::GROUP,
+                    skiff_model::activation::VERSION,
+                ));
+            }
             return Some(match versions.first() {
                 Some((g, v)) => {
                     let gv = serde_json::json!({"groupVersion": format!("{g}/{v}"), "version": v});
