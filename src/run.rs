@@ -170,6 +170,7 @@ impl RunCommand {
             preopens,
             output: Output::Inherit,
             limits,
+            ..CommandSpec::default()
         };
         let instance = match runtime.spawn(module, spec) {
             Ok(instance) => instance,

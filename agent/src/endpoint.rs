@@ -7,20 +7,24 @@
 //! `GET /healthz`. Errors are Kubernetes `Status` bodies ([`status`]). With a data plane
 //! ([`serve_with_dataplane`]), requests a peer forwarded (they carry
 //! [`FORWARD_TO`](crate::dataplane::FORWARD_TO)) go to its pods before any route, and
-//! `GET /metrics` answers its metrics. [`serve`] runs it all on a listener until shutdown;
-//! [`router`] lets tests use the routes alone.
+//! `GET /metrics` answers its metrics ([`metrics`]). With the node's stats as well
+//! ([`serve_node`], what the agent runs), `/metrics` adds the resource series,
+//! `GET /metrics/resource` serves them alone, and `GET /stats/stream` streams the node's
+//! reports ([`stats_stream`]). [`serve`] runs the routes alone on a listener until
+//! shutdown; [`router`] lets tests use them without one.
 
 pub mod logs;
+pub mod metrics;
+pub mod stats_stream;
 pub mod status;
 
-use crate::dataplane::{DataPlane, METRICS_CONTENT_TYPE, ProxyBody};
+use crate::dataplane::{DataPlane, ProxyBody};
 use crate::http_server::{self, DRAIN_TIMEOUT};
 use crate::logs::LogRegistry;
+use crate::stats::NodeStats;
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{Method, Request, header};
+use http::Request;
 use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper::service::{Service, service_fn};
@@ -48,7 +52,7 @@ pub async fn serve(
     logs: LogRegistry,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    serve_endpoint(listener, logs, None, shutdown).await
+    serve_endpoint(listener, logs, None, None, shutdown).await
 }
 
 /// [`serve`], and the data plane's requests: those forwarded by peers, and `/metrics`.
@@ -58,7 +62,19 @@ pub async fn serve_with_dataplane(
     dataplane: Arc<DataPlane>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    serve_endpoint(listener, logs, Some(dataplane), shutdown).await
+    serve_endpoint(listener, logs, Some(dataplane), None, shutdown).await
+}
+
+/// [`serve_with_dataplane`] over the data plane of `stats` (if it has one), and the
+/// node's resource figures: `/metrics/resource` and the stats stream.
+pub async fn serve_node(
+    listener: TcpListener,
+    logs: LogRegistry,
+    stats: NodeStats,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let dataplane = stats.dataplane.clone();
+    serve_endpoint(listener, logs, dataplane, Some(stats), shutdown).await
 }
 
 /// The body of the endpoint's answers: a route's, or the data plane's.
@@ -68,13 +84,19 @@ async fn serve_endpoint(
     listener: TcpListener,
     logs: LogRegistry,
     dataplane: Option<Arc<DataPlane>>,
+    stats: Option<NodeStats>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let routes = TowerToHyperService::new(router(logs.clone()));
+    let node = Arc::new(Node {
+        dataplane,
+        stats,
+        shutdown: shutdown.clone(),
+    });
     let service = service_fn(move |request: Request<Incoming>| {
         let routes = routes.clone();
-        let dataplane = dataplane.clone();
-        async move { Ok::<_, Infallible>(dispatch(&routes, dataplane.as_deref(), request).await) }
+        let node = node.clone();
+        async move { Ok::<_, Infallible>(dispatch(&routes, &node, request).await) }
     });
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -85,31 +107,42 @@ async fn serve_endpoint(
     Ok(())
 }
 
+/// What the endpoint serves besides its routes.
+struct Node {
+    dataplane: Option<Arc<DataPlane>>,
+    stats: Option<NodeStats>,
+    /// Ends the stats streams when the agent shuts down.
+    shutdown: CancellationToken,
+}
+
 async fn dispatch(
     routes: &TowerToHyperService<Router>,
-    dataplane: Option<&DataPlane>,
+    node: &Node,
     request: Request<Incoming>,
 ) -> http::Response<EndpointBody> {
-    if let Some(dataplane) = dataplane {
-        if DataPlane::is_forwarded(&request) {
-            return dataplane.serve_forwarded(request).await.map(Either::Right);
+    let dataplane = node.dataplane.as_deref();
+    if let Some(dataplane) = dataplane
+        && DataPlane::is_forwarded(&request)
+    {
+        return dataplane.serve_forwarded(request).await.map(Either::Right);
+    }
+    let (method, path) = (request.method(), request.uri().path());
+    if path == "/metrics" && (dataplane.is_some() || node.stats.is_some()) {
+        return metrics::all(dataplane, node.stats.as_ref(), method).map(Either::Left);
+    }
+    if let Some(stats) = &node.stats {
+        if path == metrics::RESOURCE_PATH {
+            return metrics::resource(stats, method).map(Either::Left);
         }
-        if request.uri().path() == "/metrics" {
-            return metrics(dataplane, request.method()).map(Either::Left);
+        if path == skiff_model::stats::STREAM_PATH {
+            let response = stats_stream::serve(stats, method, request.uri(), &node.shutdown);
+            return response.map(Either::Left);
         }
     }
     match routes.call(request).await {
         Ok(response) => response.map(Either::Left),
         Err(never) => match never {},
     }
-}
-
-fn metrics(dataplane: &DataPlane, method: &Method) -> Response {
-    if method != Method::GET && method != Method::HEAD {
-        return StatusCode::METHOD_NOT_ALLOWED.into_response();
-    }
-    let text = dataplane.metrics();
-    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response()
 }
 
 async fn healthz() -> &'static str {

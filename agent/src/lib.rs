@@ -6,10 +6,11 @@
 //! status), [`lease`] (the heartbeat Lease), [`pods`] (the pods: admission, workers,
 //! containers, status), [`image`] (pulling images), [`compiled`] (compiled modules by
 //! digest), [`sources`] (ConfigMaps and Secrets), [`logs`] (container logs on disk),
-//! [`events`] (the node's Event recorder), [`endpoint`] (the node's HTTP endpoint: container
-//! logs, metrics, requests forwarded by peers), [`dataplane`] (Service traffic: node
-//! ports, routing, forwarding to peers, metrics) and [`http_server`] (the HTTP/1.1 serving
-//! both of those run on). Kubernetes vocabulary (quantities, events, times) comes from
+//! [`events`] (the node's Event recorder), [`stats`] (CPU and memory per container, pod and
+//! node: the stats stream and the resource metrics), [`endpoint`] (the node's HTTP
+//! endpoint: container logs, metrics, the stats stream, requests forwarded by peers),
+//! [`dataplane`] (Service traffic: node ports, routing, forwarding to peers, metrics) and
+//! [`http_server`] (the HTTP/1.1 serving both of those run on). Kubernetes vocabulary (quantities, events, times) comes from
 //! `skiff-model`.
 
 pub mod compiled;
@@ -24,6 +25,7 @@ pub mod logs;
 pub mod node;
 pub mod pods;
 pub mod sources;
+pub mod stats;
 
 pub use config::AgentConfig;
 
@@ -116,6 +118,7 @@ pub async fn run(
     tracing::info!(node = %config.name, "node registered");
 
     let dataplane = dataplane::DataPlane::start(client.clone(), &config, shutdown.clone());
+    let usage = stats::UsageRegistry::new();
     let ctx = Arc::new(Context {
         client: client.clone(),
         host_ip: config.node_ip().to_string(),
@@ -126,12 +129,18 @@ pub async fn run(
         events: events::start_recorder(client.clone(), config.name.clone(), shutdown.clone()),
         reporter: pods::report::StatusReporter::start(client.clone(), shutdown.clone()),
         dataplane: dataplane.clone(),
+        stats: usage.clone(),
         config: config.clone(),
     });
-    let server = tokio::spawn(endpoint::serve_with_dataplane(
+    let node_stats = stats::NodeStats {
+        node: config.name.clone(),
+        usage,
+        dataplane: Some(dataplane),
+    };
+    let server = tokio::spawn(endpoint::serve_node(
         listener,
         logs,
-        dataplane,
+        node_stats,
         shutdown.clone(),
     ));
     let pods = tokio::spawn(pods::manager::run(

@@ -94,6 +94,7 @@ impl Node {
             ),
             reporter: StatusReporter::start(client.clone(), shutdown.clone()),
             dataplane: DataPlane::start(client.clone(), &config, shutdown.clone()),
+            stats: Default::default(),
             config,
         });
         Self {

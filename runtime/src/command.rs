@@ -1,6 +1,7 @@
 //! Running a command — a WASI preview 1 module or preview 2 command component — to
 //! completion: [`CommandSpec`] says what the guest gets (arguments, environment, stdin,
-//! directories, where its output goes, its [`Limits`]); [`Instance`] is the running guest.
+//! directories, where its output goes, its [`Limits`], the [`Usage`] it counts towards);
+//! [`Instance`] is the running guest.
 //! What the guest is granted is built with the helpers of [`wasi`](crate::wasi).
 
 use crate::engine::SharedEngine;
@@ -13,8 +14,10 @@ use crate::module::{Module, Template};
 use crate::outcome::{Outcome, TrapKind};
 use crate::stop::StopHandle;
 use crate::store_data::{P1State, P2State, bounded_table};
+use crate::usage::{Usage, metered};
 use crate::wasi::{Output, Preopen, add_preopens};
 use bytes::Bytes;
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
@@ -34,6 +37,8 @@ pub struct CommandSpec {
     pub output: Output,
     /// Resource limits.
     pub limits: Limits,
+    /// Where the guest's CPU time and memory are counted (a fresh meter by default).
+    pub usage: Arc<Usage>,
 }
 
 /// A running guest.
@@ -100,7 +105,8 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
         mut builder,
         outputs,
     } = prepare(&spec)?;
-    let guard = Guard::new(&spec.limits, engine.epoch_tick());
+    let guard = Guard::new(&spec.limits, engine.epoch_tick(), spec.usage.clone());
+    let usage = spec.usage.clone();
     let engine = engine.engine().clone();
     let stop = StopHandle::new();
     let run = {
@@ -117,7 +123,7 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
                             guard,
                         },
                     );
-                    supervise(run_p1(pre, store), &limits, &stop).await
+                    supervise(run_p1(pre, store, &usage), &limits, &stop).await
                 }
                 Template::P2(pre) => {
                     let store = guarded_store(
@@ -128,7 +134,7 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
                             guard,
                         },
                     );
-                    supervise(run_p2(pre, store), &limits, &stop).await
+                    supervise(run_p2(pre, store, &usage), &limits, &stop).await
                 }
                 Template::Http(_) => unreachable!("checked to be a command above"),
             };
@@ -151,13 +157,14 @@ type RawEnd = (wasmtime::Result<i32>, bool);
 async fn run_p1(
     pre: wasmtime::InstancePre<P1State>,
     mut store: wasmtime::Store<P1State>,
+    usage: &Usage,
 ) -> RawEnd {
-    let result = async {
+    let result = metered(usage, async {
         let instance = pre.instantiate_async(&mut store).await?;
         let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
         start.call_async(&mut store, ()).await?;
         Ok(0)
-    }
+    })
     .await;
     (result, store.data().guard.limiter.memory_refused)
 }
@@ -165,12 +172,13 @@ async fn run_p1(
 async fn run_p2(
     pre: wasmtime_wasi::p2::bindings::CommandPre<P2State>,
     mut store: wasmtime::Store<P2State>,
+    usage: &Usage,
 ) -> RawEnd {
-    let result = async {
+    let result = metered(usage, async {
         let command = pre.instantiate_async(&mut store).await?;
         let status = command.wasi_cli_run().call_run(&mut store).await?;
         Ok(if status.is_ok() { 0 } else { 1 })
-    }
+    })
     .await;
     (result, store.data().guard.limiter.memory_refused)
 }

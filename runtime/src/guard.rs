@@ -1,8 +1,10 @@
 //! [`Guard`]: the per-store state behind limits that need the epoch — CPU time slices and
 //! the yields that keep a spinning instance from starving others — plus the memory
-//! [`Limiter`]. Every store's data type holds one and exposes it through [`Guarded`].
+//! [`Limiter`] (which also counts memory in the container's usage). Every store's data type holds one and exposes it through [`Guarded`].
 
 use crate::limits::{Limiter, Limits};
+use crate::usage::Usage;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreContextMut, UpdateDeadline};
 
@@ -34,7 +36,8 @@ struct CpuQuota {
 }
 
 impl Guard {
-    pub(crate) fn new(limits: &Limits, tick: Duration) -> Self {
+    /// Limits state for a store whose memory counts towards `usage`.
+    pub(crate) fn new(limits: &Limits, tick: Duration, usage: Arc<Usage>) -> Self {
         let now = Instant::now();
         let cpu = limits.cpu_millis.map(|millis| CpuQuota {
             quota: CPU_PERIOD * millis / 1000,
@@ -44,7 +47,7 @@ impl Guard {
             resumed: now,
         });
         Self {
-            limiter: Limiter::new(limits),
+            limiter: Limiter::new(limits, usage),
             cpu,
         }
     }

@@ -8,8 +8,9 @@
 //!   command, preview 2 command, or `wasi:http/proxy` component).
 //! - [`CommandSpec`] → [`Instance`] → [`Outcome`] — running a command with arguments,
 //!   environment, preopened directories, captured output and [`Limits`], stoppable
-//!   through a [`StopHandle`]. What a guest is granted ([`Output`], [`Preopen`]) is built
-//!   in `wasi`, what its store holds in `store_data`, its limits enforced by `guard`.
+//!   through a [`StopHandle`], its CPU time and memory counted in a [`Usage`] (`usage`).
+//!   What a guest is granted ([`Output`], [`Preopen`]) is built in `wasi`, what its store
+//!   holds in `store_data`, its limits enforced by `guard`.
 //! - [`ContainerLog`] — bounded, rotated, followable, timestamped output.
 //! - [`HttpHandler`] — serving requests with a fresh instance each; [`serve`] runs it
 //!   on a socket.
@@ -29,6 +30,7 @@ mod runtime;
 mod stop;
 mod store_data;
 mod ticker;
+mod usage;
 mod wasi;
 
 pub use command::{CommandSpec, Instance};
@@ -46,4 +48,5 @@ pub use module::{Digest, LoadSource, Module, ModuleKind};
 pub use outcome::{Outcome, TrapKind};
 pub use runtime::Runtime;
 pub use stop::StopHandle;
+pub use usage::Usage;
 pub use wasi::{Output, Preopen};

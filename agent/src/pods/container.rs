@@ -6,8 +6,11 @@
 //! Parts: [`restart`] (whether a container that ended runs again), `error` (why one could
 //! not be started), `run` (one run as its runner sees it, and how it ended), [`command`]
 //! (a command run to its end), [`serve`] (an HTTP component serving the pod's ports until
-//! the pod stops) and [`tuning`] (the pod annotations that tune serving). Both kinds of run are stopped early when a liveness or startup probe fails
-//! ([`super::probe`]); that counts as a restart unless `restartPolicy` is `Never`.
+//! the pod stops) and [`tuning`] (the pod annotations that tune serving). Both kinds of
+//! run are stopped early when a liveness or startup probe fails ([`super::probe`]); that
+//! counts as a restart unless `restartPolicy` is `Never`. Every run of a container counts
+//! its CPU time and memory in the same meter of the pod's
+//! [`PodUsage`](crate::stats::PodUsage).
 
 pub mod command;
 mod error;
@@ -29,7 +32,7 @@ use restart::Restart;
 use run::{Run, RunEnd};
 use skiff_model::events::EventType;
 use skiff_model::quantity::{ByteQuantity, cpu_millicores};
-use skiff_runtime::{CommandSpec, Limits, Module, ModuleKind, Output};
+use skiff_runtime::{CommandSpec, Limits, Module, ModuleKind, Output, Usage};
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -56,6 +59,8 @@ pub async fn run(
     restart: Restart,
 ) -> bool {
     let name = container.name.clone();
+    // One meter for every run of the container: its counters survive restarts.
+    let usage = pod.usage.container(&name, pod.is_init(&name));
     let mut crash_backoff = Backoff::new(ctx.config.backoff);
     let mut start_backoff = Backoff::new(ctx.config.backoff);
     let mut failures = 0u32;
@@ -63,7 +68,7 @@ pub async fn run(
         if pod.stop.is_cancelled() {
             return false;
         }
-        let prepared = match prepare(&ctx, &pod, &container).await {
+        let prepared = match prepare(&ctx, &pod, &container, &usage).await {
             Ok(prepared) => prepared,
             Err(e) => {
                 let message = e.to_string();
@@ -198,6 +203,7 @@ async fn prepare(
     ctx: &Arc<Context>,
     pod: &Arc<PodShared>,
     container: &Container,
+    usage: &Arc<Usage>,
 ) -> Result<Prepared, StartError> {
     let name = &container.name;
     let image = container.image.clone().unwrap_or_default();
@@ -253,7 +259,8 @@ async fn prepare(
     };
     let limits = limits(container)?;
     if module.kind() == ModuleKind::HttpProxy {
-        let setup = serve::setup(ctx, pod, &the_pod, container, env, preopens, limits)?;
+        let mut setup = serve::setup(ctx, pod, &the_pod, container, env, preopens, limits)?;
+        setup.config.usage = usage.clone();
         return Ok(Prepared {
             module,
             workload: Workload::Http(setup),
@@ -270,6 +277,7 @@ async fn prepare(
         env,
         preopens,
         limits,
+        usage: usage.clone(),
         ..CommandSpec::default()
     };
     Ok(Prepared {

@@ -1,7 +1,7 @@
 //! [`Context`]: the agent-wide services every pod worker and container runner uses — the
 //! API client, the agent's configuration, the image store, the compiled modules, ConfigMaps
-//! and Secrets, container logs, the event recorder, the status reporter and the data
-//! plane. One per agent; what one pod's runners share is a `PodShared` (`pods::shared`).
+//! and Secrets, container logs, the event recorder, the status reporter, the data plane
+//! and the meters of the pods' resource use. One per agent; what one pod's runners share is a `PodShared` (`pods::shared`).
 
 use super::report::StatusReporter;
 use crate::AgentConfig;
@@ -10,6 +10,7 @@ use crate::dataplane::DataPlane;
 use crate::image::ImageStore;
 use crate::logs::LogRegistry;
 use crate::sources::Sources;
+use crate::stats::UsageRegistry;
 use skiff_model::events::Recorder;
 use std::sync::Arc;
 
@@ -35,4 +36,6 @@ pub struct Context {
     pub reporter: StatusReporter,
     /// The node's data plane (HTTP pods register their servers here).
     pub dataplane: Arc<DataPlane>,
+    /// The CPU and memory meters of the node's pods (each pod registers its own).
+    pub stats: UsageRegistry,
 }

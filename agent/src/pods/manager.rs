@@ -133,6 +133,7 @@ impl Manager {
             };
             worker::run(ctx.clone(), shared.clone(), plan, receiver, finished).await;
             ctx.reporter.forget(&shared.key);
+            ctx.stats.remove(&shared.key.uid);
             ctx.logs.remove_pod(&shared.key.uid);
             if let Err(e) = volume::remove(&shared.dir) {
                 tracing::warn!(pod = %shared.key.name, error = %e, "cannot remove the pod directory");

@@ -1,7 +1,8 @@
 //! [`PodShared`]: what one pod's worker and its container runners share — the pod's names
 //! (for the status reporter, events and logs), the latest pod object, its [`PodRecord`]
 //! (whose every change renders and reports the pod's status), its volumes, its stop
-//! signals and the grace period of the stop in progress. One per pod; the agent-wide
+//! signals, the grace period of the stop in progress and its containers' resource meters
+//! ([`PodUsage`]). One per pod; the agent-wide
 //! services are the [`Context`].
 
 use super::context::Context;
@@ -10,6 +11,7 @@ use super::report::PodRef;
 use super::status::{self, Phase};
 use super::volume::PodVolumes;
 use crate::logs::PodLogKey;
+use crate::stats::PodUsage;
 use k8s_openapi::api::core::v1::Pod;
 use skiff_model::events::{EventType, Involved};
 use std::path::PathBuf;
@@ -36,6 +38,9 @@ pub struct PodShared {
     /// Cancelled when they must stop at once (the grace period ran out or was cut).
     pub kill: CancellationToken,
     grace: Mutex<Duration>,
+    /// Its containers' CPU and memory meters, registered in the node's
+    /// [`UsageRegistry`](crate::stats::UsageRegistry) until the pod's worker ends.
+    pub usage: Arc<PodUsage>,
 }
 
 impl PodShared {
@@ -45,6 +50,7 @@ impl PodShared {
         let namespace = meta.namespace.clone().unwrap_or_default();
         let name = meta.name.clone().unwrap_or_default();
         let uid = meta.uid.clone().unwrap_or_default();
+        let usage = ctx.stats.pod(&namespace, &name, &uid);
         Self {
             key: PodRef {
                 namespace: namespace.clone(),
@@ -64,6 +70,7 @@ impl PodShared {
             stop: CancellationToken::new(),
             kill: CancellationToken::new(),
             grace: Mutex::new(Duration::ZERO),
+            usage,
         }
     }
 
@@ -123,17 +130,26 @@ impl PodShared {
         message: impl Into<String>,
     ) {
         let field_path = container.map(|name| {
-            let init = self
-                .pod()
-                .spec
-                .as_ref()
-                .and_then(|s| s.init_containers.as_ref())
-                .is_some_and(|list| list.iter().any(|c| c.name == name));
-            let list = if init { "initContainers" } else { "containers" };
+            let list = if self.is_init(name) {
+                "initContainers"
+            } else {
+                "containers"
+            };
             format!("spec.{list}{{{name}}}")
         });
         ctx.events
             .emit(&self.involved, field_path, kind, reason, message);
+    }
+}
+
+impl PodShared {
+    /// Whether `name` is one of the pod's init containers.
+    pub fn is_init(&self, name: &str) -> bool {
+        self.pod()
+            .spec
+            .as_ref()
+            .and_then(|s| s.init_containers.as_ref())
+            .is_some_and(|list| list.iter().any(|c| c.name == name))
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`HttpHandler`]: serves HTTP requests with a `wasi:http/proxy` component, a fresh
 //! instance from the template per request (the `wasmtime serve` model), at most
-//! `max_concurrency` at once with a bounded queue behind them; [`HttpConfig`] says how.
+//! `max_concurrency` at once with a bounded queue behind them; [`HttpConfig`] says how,
+//! and which [`Usage`] the instances' CPU time and memory count towards.
 
 use super::outbound::Outbound;
 use crate::engine::SharedEngine;
@@ -11,6 +12,7 @@ use crate::log::LogStream;
 use crate::log::stream::LogOutput;
 use crate::module::{Module, Template};
 use crate::store_data::{HttpState, bounded_table};
+use crate::usage::{Usage, metered};
 use crate::wasi::{Output, Preopen, add_preopens};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -49,6 +51,9 @@ pub struct HttpConfig {
     pub limits: Limits,
     /// Which outgoing requests guests may make (none by default).
     pub outbound: Outbound,
+    /// Where the CPU time and memory of every request's instance are counted (a fresh
+    /// meter by default).
+    pub usage: Arc<Usage>,
 }
 
 /// Serves requests with one HTTP component. Cheap to clone.
@@ -228,7 +233,11 @@ impl HttpHandler {
                 wasi: builder.build(),
                 http: WasiHttpCtx::new(),
                 table: bounded_table(),
-                guard: Guard::new(&inner.config.limits, inner.engine.epoch_tick()),
+                guard: Guard::new(
+                    &inner.config.limits,
+                    inner.engine.epoch_tick(),
+                    inner.config.usage.clone(),
+                ),
                 outbound: inner.config.outbound.clone(),
             },
         );
@@ -254,14 +263,15 @@ impl HttpHandler {
         let deadline = inner.config.limits.deadline;
         let aborted = inner.aborted.clone();
         let left = inner.left.clone();
+        let usage = inner.config.usage.clone();
         let task = tokio::spawn(async move {
-            let run = async {
+            let run = metered(&usage, async {
                 let proxy = pre.instantiate_async(&mut store).await?;
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, req, out)
                     .await
-            };
+            });
             let timed = async {
                 match deadline {
                     Some(deadline) => match tokio::time::timeout(deadline, run).await {

@@ -15,7 +15,7 @@ fn handler(config: HttpConfig) -> HttpHandler {
     rt.http_handler(&module, config).expect("handler")
 }
 
-async fn get(handler: &HttpHandler, path: &str) -> (StatusCode, String) {
+pub(crate) async fn get(handler: &HttpHandler, path: &str) -> (StatusCode, String) {
     let request = Request::get(format!("http://localhost{path}"))
         .body(Empty::<Bytes>::new())
         .expect("request");

@@ -1,5 +1,5 @@
 //! Integration tests of `skiff-runtime` against real guest programs compiled from source
-//! (`tests/programs`). One binary, a module per area.
+//! (`tests/programs`). One binary, a module per area (`usage`: CPU and memory metering).
 
 mod cache;
 mod command;
@@ -9,6 +9,7 @@ mod load;
 mod logs;
 mod preopen;
 mod stop;
+mod usage;
 
 use skiff_runtime::{CommandSpec, Module, Outcome, Output, Runtime, RuntimeConfig};
 use std::path::PathBuf;

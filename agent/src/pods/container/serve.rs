@@ -29,8 +29,9 @@ use tokio::time::Instant;
 
 /// What an HTTP container serves with, ready to build its handler.
 pub(crate) struct HttpSetup {
-    /// The handler's configuration, all but its output (the run's log).
-    config: HttpConfig,
+    /// The handler's configuration, all but its output (the run's log) and its usage
+    /// meter (the container's).
+    pub(super) config: HttpConfig,
     /// The ports it serves.
     ports: Vec<u16>,
 }
@@ -74,6 +75,7 @@ pub(crate) fn setup(
             output: Output::Discard,
             limits,
             outbound,
+            ..HttpConfig::default()
         },
         ports: served_ports(container),
     })
