@@ -110,7 +110,7 @@ impl Activator {
         }
         let Some(place) = Place::take(&service, self.config.queue_depth) else {
             let message = format!(
-                "no ready endpoints for service {}/{}, and {} requests already wait for one; try again later\n",
+                "no ready endpoints for service {}/{}, and its queue of held requests is full ({}); try again later\n",
                 key.0, key.1, self.config.queue_depth
             );
             return Outcome::Answered(text(StatusCode::SERVICE_UNAVAILABLE, message));

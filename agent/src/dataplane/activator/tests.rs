@@ -321,7 +321,10 @@ async fn a_full_queue_answers_503_and_a_client_gone_gives_its_place_back() {
     fixture.wait_for_held(2).await;
     let (status, body) = answered(fixture.hold()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body.contains("2 requests already wait"), "{body}");
+    assert!(
+        body.contains("queue of held requests is full (2)"),
+        "{body}"
+    );
 
     a.abort();
     fixture.wait_for_held(1).await;
