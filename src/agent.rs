@@ -67,6 +67,20 @@ pub struct NodeOptions {
     /// localhost always are.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     insecure_registries: Vec<String>,
+
+    /// Requests held per Service with no ready endpoint (the activator role, while the
+    /// Service scales from zero); further ones get 503. Knative queues 10,000 per revision.
+    #[arg(long, value_name = "N",
+          default_value_t = skiff_agent::config::DEFAULT_ACTIVATOR_QUEUE_DEPTH)]
+    activator_queue_depth: u32,
+
+    /// How long a request is held for a Service with no ready endpoint before it gets 504
+    /// (e.g. 30s). Knative holds up to the revision timeout (300 s); a wasm pod starts in
+    /// milliseconds, so 30 s leaves room for an image pull and ends before common client
+    /// and proxy timeouts (60 s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration,
+          default_value = "30s")]
+    activator_timeout: Duration,
 }
 
 impl AgentCommand {
@@ -114,6 +128,10 @@ impl NodeOptions {
         };
         agent.host_path_allow = self.host_path_allow;
         agent.insecure_registries = self.insecure_registries;
+        agent.activator = skiff_agent::config::ActivatorConfig {
+            queue_depth: self.activator_queue_depth,
+            timeout: self.activator_timeout,
+        };
         agent
     }
 }

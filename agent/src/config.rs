@@ -1,5 +1,6 @@
 //! [`AgentConfig`]: the node's name, where it serves and keeps its files, how often it
-//! reports, and the knobs of its pod lifecycle (restart backoff, allowed host paths).
+//! reports, the knobs of its pod lifecycle (restart backoff, allowed host paths) and the
+//! bounds of the requests its data plane holds for Services at zero ([`ActivatorConfig`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +24,37 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// A container that ran this long before ending restarts with the backoff reset to its
 /// base: the kubelet's 10 minutes.
 pub const DEFAULT_BACKOFF_RESET: Duration = Duration::from_secs(600);
+
+/// Requests held per Service with no ready endpoint before new ones get 503: Knative's
+/// activator queues up to 10,000 per revision (`breakerQueueDepth`). A held request costs
+/// its connection and a parked task (a few kilobytes), so a full queue stays in the tens
+/// of megabytes while absorbing any realistic burst that arrives during a cold start.
+pub const DEFAULT_ACTIVATOR_QUEUE_DEPTH: u32 = 10_000;
+
+/// How long a request is held for a ready endpoint before 504. Knative holds up to the
+/// revision timeout (300 s); a wasm pod starts in milliseconds, and a scale from zero
+/// (autoscaler, scheduler, agent, endpoints) takes well under a second, seconds with an
+/// image pull — 30 s covers that with room, and ends before the 60 s after which common
+/// proxies and clients give up, so the client hears why rather than losing the connection.
+pub const DEFAULT_ACTIVATOR_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bounds of the requests the data plane holds for Services with no ready endpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct ActivatorConfig {
+    /// Requests held per Service at most; further ones get 503.
+    pub queue_depth: u32,
+    /// How long a request is held at most; then it gets 504.
+    pub timeout: Duration,
+}
+
+impl Default for ActivatorConfig {
+    fn default() -> Self {
+        Self {
+            queue_depth: DEFAULT_ACTIVATOR_QUEUE_DEPTH,
+            timeout: DEFAULT_ACTIVATOR_TIMEOUT,
+        }
+    }
+}
 
 /// How a container's restarts are delayed.
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +96,8 @@ pub struct AgentConfig {
     pub host_path_allow: Vec<PathBuf>,
     /// Registries (`host[:port]`) pulled from over plain HTTP.
     pub insecure_registries: Vec<String>,
+    /// Bounds of the requests held for Services at zero.
+    pub activator: ActivatorConfig,
 }
 
 impl AgentConfig {
@@ -78,6 +112,7 @@ impl AgentConfig {
             backoff: BackoffConfig::default(),
             host_path_allow: Vec::new(),
             insecure_registries: Vec::new(),
+            activator: ActivatorConfig::default(),
         }
     }
 

@@ -5,10 +5,13 @@
 //! built from Services, EndpointSlices and Nodes) kept current by `cluster` (reflectors);
 //! `balancer` (least outstanding requests, ties to local pods); `proxy` (one request's
 //! way: choose, deliver or forward, retry); `forward` (the hop between agents, both
-//! ends); `listeners` (node ports and LoadBalancer ports); `outbound` (what guests may
-//! call: Services by name, allowed hosts); `stats` and `metrics` (counters and their
-//! Prometheus text); `body` ([`ProxyBody`]); `shared` (what the data plane's tasks share).
+//! ends); [`activator`] (holding requests for Services at zero while they scale up,
+//! and telling the control plane); `listeners` (node ports and LoadBalancer ports);
+//! `outbound` (what guests may call: Services by name, allowed hosts); `stats` and
+//! `metrics` (counters and their Prometheus text); `body` ([`ProxyBody`]); `shared` (what
+//! the data plane's tasks share).
 
+pub mod activator;
 mod balancer;
 mod body;
 mod cluster;
@@ -22,6 +25,7 @@ mod shared;
 mod stats;
 mod table;
 
+pub use activator::activate::{Activate, ActivateError, KubeActivate};
 pub use body::ProxyBody;
 pub use forward::{FORWARD_TO, NOT_SERVED};
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
@@ -57,30 +61,58 @@ impl DataPlane {
         config: &AgentConfig,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
-        let dataplane = Self::new(config, shutdown.clone());
+        let activate = Arc::new(KubeActivate::new(client.clone(), config.name.clone()));
+        let dataplane = Self::new(config, Some(activate), shutdown.clone());
         tokio::spawn(cluster::follow(client, dataplane.core.clone(), shutdown));
         dataplane
     }
 
     /// A data plane routing by `objects` instead of following the cluster (for tests);
-    /// [`set_objects`](Self::set_objects) changes them. It listens like any other.
+    /// [`set_objects`](Self::set_objects) changes them. It listens like any other, and
+    /// holds no requests (a request finding no ready endpoint gets 503).
     pub fn with_objects(
         config: &AgentConfig,
         objects: &ClusterObjects,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
-        let dataplane = Self::new(config, shutdown);
+        let dataplane = Self::new(config, None, shutdown);
         dataplane.set_objects(objects);
         dataplane
     }
 
-    fn new(config: &AgentConfig, shutdown: CancellationToken) -> Arc<Self> {
+    /// [`with_objects`](Self::with_objects), holding requests for Services without a
+    /// ready endpoint and telling `activate` of them.
+    pub fn with_objects_activating(
+        config: &AgentConfig,
+        objects: &ClusterObjects,
+        activate: Arc<dyn Activate>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        let dataplane = Self::new(config, Some(activate), shutdown);
+        dataplane.set_objects(objects);
+        dataplane
+    }
+
+    fn new(
+        config: &AgentConfig,
+        activate: Option<Arc<dyn Activate>>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         let local = local::LocalPods::default();
+        let routes = watch::Sender::new(Arc::default());
+        let activator = activate.map(|activate| {
+            activator::Activator::new(
+                activate,
+                routes.subscribe(),
+                config.activator,
+                shutdown.clone(),
+            )
+        });
         let core = Arc::new(Core {
             node: config.name.clone(),
-            routes: watch::Sender::new(Arc::default()),
+            routes,
             registry: Mutex::default(),
-            proxy: proxy::Proxy::new(local.clone(), forward::Forwarder::new()),
+            proxy: proxy::Proxy::new(local.clone(), forward::Forwarder::new(), activator),
             received: AtomicU64::new(0),
             listening: watch::Sender::new(BTreeSet::new()),
         });
@@ -157,7 +189,11 @@ impl DataPlane {
     /// The requests this agent holds now for Services without a ready endpoint, by
     /// Service (Services holding none are left out).
     pub fn held(&self) -> Vec<HeldRequests> {
-        Vec::new()
+        self.core
+            .proxy
+            .activator()
+            .map(activator::Activator::held)
+            .unwrap_or_default()
     }
 
     /// The data plane's metrics, in the Prometheus text format.

@@ -13,7 +13,12 @@
 //! A retry resends the request, so only a request whose body is in memory can be
 //! retried: bodies of a known length up to [`REPLAY_LIMIT`] are read before the first
 //! attempt; longer or unsized bodies stream, with a single attempt at a peer.
+//!
+//! A request for a Service port with no ready endpoint at all goes to the
+//! [`activator`](super::activator) first, when there is one, which holds it until an
+//! endpoint appears or answers it.
 
+use super::activator::{Activator, Outcome};
 use super::balancer;
 use super::body::{ProxyBody, text};
 use super::forward::{ForwardError, Forwarder, NOT_SERVED};
@@ -44,6 +49,7 @@ pub const REPLAY_LIMIT: u64 = 64 * 1024;
 pub(crate) struct Proxy {
     local: LocalPods,
     forwarder: Forwarder,
+    activator: Option<Activator>,
 }
 
 /// Why no endpoint answered.
@@ -55,20 +61,52 @@ enum Failure {
 }
 
 impl Proxy {
-    /// A proxy to `local` pods and, through `forwarder`, to peers'.
-    pub(crate) fn new(local: LocalPods, forwarder: Forwarder) -> Self {
-        Self { local, forwarder }
+    /// A proxy to `local` pods and, through `forwarder`, to peers'; `activator` holds
+    /// requests for Service ports without a ready endpoint (without one they get 503).
+    pub(crate) fn new(
+        local: LocalPods,
+        forwarder: Forwarder,
+        activator: Option<Activator>,
+    ) -> Self {
+        Self {
+            local,
+            forwarder,
+            activator,
+        }
+    }
+
+    /// The activator, if requests are held.
+    pub(crate) fn activator(&self) -> Option<&Activator> {
+        self.activator.as_ref()
     }
 
     /// Delivers `request` to an endpoint of `target` and answers with its response, or
-    /// with 503 (no ready endpoint) or 502 (the peer failed) naming the Service. Records
-    /// the answer in the Service's metrics.
+    /// with 503 (no ready endpoint) or 502 (the peer failed) naming the Service — or what
+    /// the activator answers. Records the answer in the Service's metrics.
     pub(crate) async fn route(
         &self,
         target: &PortRef,
         request: Request<ProxyBody>,
     ) -> Response<ProxyBody> {
         let started = Instant::now();
+        let released;
+        let (target, request) = match &self.activator {
+            Some(activator) if target.port().endpoints.is_empty() => {
+                match activator.hold(target, request).await {
+                    Outcome::Released(to, request) => {
+                        released = to;
+                        (&released, request)
+                    }
+                    Outcome::Answered(response) => {
+                        let stats = &target.service.stats;
+                        stats.durations.observe(started.elapsed());
+                        stats.unrouted.add(response.status().as_u16());
+                        return response;
+                    }
+                }
+            }
+            _ => (target, request),
+        };
         let (response, answers) = self.attempt(target, request).await;
         let stats = &target.service.stats;
         stats.durations.observe(started.elapsed());

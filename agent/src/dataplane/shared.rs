@@ -41,6 +41,9 @@ impl Core {
             let mut registry = stats::lock(&self.registry);
             table::build(objects, &self.node, &mut registry)
         };
+        if let Some(activator) = self.proxy.activator() {
+            activator.retain(&table);
+        }
         self.routes.send_replace(Arc::new(table));
     }
 }
