@@ -138,6 +138,8 @@ impl Cluster {
                 "6s",
                 "--stable-window",
                 "6s",
+                "--allow-zero-initial-scale",
+                "true",
             ],
         )
         .await;
