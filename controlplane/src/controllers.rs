@@ -7,6 +7,7 @@
 //! [`Client`](crate::machinery::client::Client).
 //!
 //! Queue-driven: [`deployment`], [`replicaset`], [`job`], [`gc`] (the garbage collector),
+//! [`hpa`] (the HorizontalPodAutoscaler, with a periodic sweep besides),
 //! [`namespace`], [`endpoints`], [`endpointslice`], [`servicelb`], [`podgc`] (with a
 //! periodic sweep besides) and [`nodelifecycle`]'s taint eviction. Periodic loops:
 //! [`nodelifecycle`]'s node health monitor and [`podgrace`] (expiring graceful
@@ -18,6 +19,7 @@ pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod gc;
+pub mod hpa;
 pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;

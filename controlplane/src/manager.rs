@@ -17,6 +17,7 @@ use crate::controllers::deployment::DeploymentController;
 use crate::controllers::endpoints::EndpointsController;
 use crate::controllers::endpointslice::EndpointSliceController;
 use crate::controllers::gc::GarbageCollector;
+use crate::controllers::hpa::HpaController;
 use crate::controllers::job::JobController;
 use crate::controllers::namespace::NamespaceController;
 use crate::controllers::nodelifecycle::{NodeLifecycle, TaintEviction};
@@ -62,6 +63,7 @@ struct Controllers {
     endpoints: EndpointsController,
     endpointslice: EndpointSliceController,
     servicelb: ServiceLb,
+    hpa: HpaController,
 }
 
 impl Controllers {
@@ -80,6 +82,7 @@ impl Controllers {
             endpoints: EndpointsController::new(ctx),
             endpointslice: EndpointSliceController::new(ctx),
             servicelb: ServiceLb::new(ctx),
+            hpa: HpaController::new(ctx),
         }
     }
 
@@ -97,5 +100,6 @@ impl Controllers {
         tokio::spawn(self.endpoints.run(shutdown.clone()));
         tokio::spawn(self.endpointslice.run(shutdown.clone()));
         tokio::spawn(self.servicelb.run(shutdown.clone()));
+        tokio::spawn(self.hpa.run(shutdown.clone()));
     }
 }
