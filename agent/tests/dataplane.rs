@@ -325,6 +325,22 @@ async fn a_node_port_reaches_a_pod_on_another_agent() {
         None,
         "b served its own pod: {metrics_b}"
     );
+
+    // Each request is counted once, by the pod's node, however it came in.
+    let pod = ("default".to_string(), "web-1".to_string());
+    let counted = agent_b.dataplane.pod_requests();
+    let requests = counted
+        .iter()
+        .find(|(key, _)| *key == pod)
+        .expect("web-1")
+        .1;
+    assert_eq!((requests.total, requests.in_flight), (2, 0), "{counted:?}");
+    assert!(requests.busy_nanos > 0, "{requests:?}");
+    let elsewhere = agent_a.dataplane.pod_requests();
+    assert!(
+        elsewhere.iter().all(|(key, _)| *key != pod),
+        "{elsewhere:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

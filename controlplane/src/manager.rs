@@ -19,6 +19,7 @@ use crate::controllers::endpointslice::EndpointSliceController;
 use crate::controllers::gc::GarbageCollector;
 use crate::controllers::hpa::HpaController;
 use crate::controllers::job::JobController;
+use crate::controllers::kpa::KpaController;
 use crate::controllers::namespace::NamespaceController;
 use crate::controllers::nodelifecycle::{NodeLifecycle, TaintEviction};
 use crate::controllers::podgc::PodGc;
@@ -58,6 +59,7 @@ struct Controllers {
     replicaset: ReplicaSetController,
     deployment: DeploymentController,
     job: JobController,
+    kpa: KpaController,
     gc: GarbageCollector,
     namespace: NamespaceController,
     endpoints: EndpointsController,
@@ -77,6 +79,7 @@ impl Controllers {
             replicaset: ReplicaSetController::new(ctx),
             deployment: DeploymentController::new(ctx),
             job: JobController::new(ctx),
+            kpa: KpaController::new(ctx),
             gc: GarbageCollector::new(ctx),
             namespace: NamespaceController::new(ctx),
             endpoints: EndpointsController::new(ctx),
@@ -95,6 +98,7 @@ impl Controllers {
         tokio::spawn(self.replicaset.run(shutdown.clone()));
         tokio::spawn(self.deployment.run(shutdown.clone()));
         tokio::spawn(self.job.run(shutdown.clone()));
+        tokio::spawn(self.kpa.run(shutdown.clone()));
         tokio::spawn(self.gc.run(shutdown.clone()));
         tokio::spawn(self.namespace.run(shutdown.clone()));
         tokio::spawn(self.endpoints.run(shutdown.clone()));

@@ -2,8 +2,10 @@
 //! One binary, a module per area.
 
 mod agent;
+mod autoscaling;
 mod cluster;
 mod deployments;
+mod hpa;
 mod http;
 mod jobs;
 mod kubectl;

@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "unknown_import",
     "cat",
     "show",
+    "hold",
 ];
 
 fn main() {

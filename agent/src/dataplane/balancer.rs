@@ -71,6 +71,7 @@ mod tests {
             load: Arc::new(AtomicUsize::new(load)),
             answers: Arc::default(),
             forwarded: None,
+            requests: None,
         }
     }
 

@@ -1,9 +1,10 @@
 //! [`ProxyBody`]: the one body type of the data plane, for requests and responses alike —
 //! a socket's incoming body, a guest's body, buffered bytes — without boxing what is not
-//! boxed already. A response body can carry the endpoint's [`Load`], so the request counts
-//! as outstanding until its body has been passed on in full (or dropped).
+//! boxed already. A response body can carry the endpoint's [`Load`] and the pod's
+//! [`Delivery`], so the request counts as outstanding until its body has been passed on in
+//! full (or dropped).
 
-use super::stats::Load;
+use super::stats::{Delivery, Load};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -15,6 +16,7 @@ use std::task::{Context, Poll};
 pub struct ProxyBody {
     kind: Kind,
     _load: Option<Load>,
+    _delivery: Option<Delivery>,
 }
 
 enum Kind {
@@ -49,12 +51,23 @@ impl ProxyBody {
     }
 
     fn of(kind: Kind) -> Self {
-        Self { kind, _load: None }
+        Self {
+            kind,
+            _load: None,
+            _delivery: None,
+        }
     }
 
     /// The same body, counting `load` outstanding until it ends or is dropped.
     pub(crate) fn with_load(mut self, load: Load) -> Self {
         self._load = Some(load);
+        self
+    }
+
+    /// The same body, counting `delivery` outstanding at its pod until it ends or is
+    /// dropped.
+    pub(crate) fn with_delivery(mut self, delivery: Delivery) -> Self {
+        self._delivery = Some(delivery);
         self
     }
 }
@@ -78,6 +91,7 @@ impl Body for ProxyBody {
         if let Poll::Ready(None) = polled {
             // Ended: the request is no longer outstanding, even if the body is kept.
             this._load = None;
+            this._delivery = None;
         }
         polled
     }

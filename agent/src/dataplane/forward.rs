@@ -5,10 +5,13 @@
 //! to [`serve_forwarded`], which serves them from its local pods only (never forwarding
 //! again, so there are no loops). When the pod is not there, or draining, it answers 503
 //! with [`NOT_SERVED`]: the request was not processed, and the sender may try another
-//! endpoint whatever its method.
+//! endpoint whatever its method. A request served here is counted in its pod's delivered
+//! requests here, once (the sender counts only its own load on the endpoint).
 
 use super::body::{ProxyBody, text};
 use super::local::{LocalPods, PodKey};
+use super::stats::{self, Delivery, Registry};
+use super::table::RouteTable;
 use http::header::{CONNECTION, HOST, HeaderName, HeaderValue};
 use http::uri::{Authority, Scheme, Uri};
 use http::{Request, Response, StatusCode};
@@ -16,6 +19,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -104,14 +108,33 @@ impl Forwarder {
     }
 }
 
+/// What serving forwarded requests needs of the data plane.
+pub(crate) struct ServeForwarded<'a> {
+    /// This node's pods.
+    pub(crate) local: &'a LocalPods,
+    /// This node's name.
+    pub(crate) node: &'a str,
+    /// Requests peers forwarded here.
+    pub(crate) received: &'a AtomicU64,
+    /// The current routing table, for the pods' delivered-request counters.
+    pub(crate) table: &'a RouteTable,
+    /// Where counters the table does not have yet (it lags the peer's) come from.
+    pub(crate) registry: &'a Mutex<Registry>,
+}
+
 /// Serves a request a peer forwarded (it carries [`FORWARD_TO`]) from this node's pods.
-/// Counts it in `received`.
+/// Counts it in `received`, and in its pod's delivered requests when served.
 pub(crate) async fn serve_forwarded(
-    local: &LocalPods,
-    node: &str,
-    received: &AtomicU64,
+    here: ServeForwarded<'_>,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    let ServeForwarded {
+        local,
+        node,
+        received,
+        table,
+        registry,
+    } = here;
     received.fetch_add(1, Ordering::Relaxed);
     let Some(target) = request.headers_mut().remove(FORWARD_TO) else {
         return text(StatusCode::BAD_REQUEST, format!("no {FORWARD_TO} header\n"));
@@ -136,7 +159,13 @@ pub(crate) async fn serve_forwarded(
             .insert(NOT_SERVED, HeaderValue::from_static("1"));
         return response;
     };
-    handler.handle(request).await.map(ProxyBody::boxed)
+    let requests = match table.local_requests(namespace, pod) {
+        Some(requests) => requests.clone(),
+        None => stats::lock(registry).requests(&(key.namespace, key.name)),
+    };
+    let delivery = Delivery::start(&requests);
+    let response = handler.handle(request).await;
+    response.map(|b| ProxyBody::boxed(b).with_delivery(delivery))
 }
 
 /// `namespace/pod/port`.

@@ -18,7 +18,7 @@ use super::balancer;
 use super::body::{ProxyBody, text};
 use super::forward::{ForwardError, Forwarder, NOT_SERVED};
 use super::local::LocalPods;
-use super::stats::{CodeCounts, Load};
+use super::stats::{CodeCounts, Delivery, Load};
 use super::table::{Endpoint, Place, PortRef};
 use bytes::Bytes;
 use http::request::Parts;
@@ -114,8 +114,15 @@ impl Proxy {
                         break;
                     };
                     let load = Load::start(&endpoint.load);
+                    let delivery = endpoint.requests.as_ref().map(Delivery::start);
                     let response = handler.handle(request).await;
-                    let response = response.map(|b| ProxyBody::boxed(b).with_load(load));
+                    let response = response.map(|b| {
+                        let body = ProxyBody::boxed(b).with_load(load);
+                        match delivery {
+                            Some(delivery) => body.with_delivery(delivery),
+                            None => body,
+                        }
+                    });
                     return (response, Some(&endpoint.answers));
                 }
                 Place::Peer { authority, .. } => {

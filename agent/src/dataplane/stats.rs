@@ -1,12 +1,16 @@
-//! The counters the request path updates, lock-free: how many requests each endpoint has
+//! The counters the request path updates: how many requests each endpoint has
 //! outstanding ([`Load`]), answers by status code ([`CodeCounts`]), request durations
-//! ([`Histogram`]), and the [`Registry`] that hands them out to routing tables so they
-//! outlive table rebuilds (a rebuild must not reset a counter or lose an in-flight count).
+//! ([`Histogram`]), the requests delivered to each pod of this node ([`PodRequests`],
+//! counted by a [`Delivery`]), and the [`Registry`] that hands them out to routing tables
+//! so they outlive table rebuilds (a rebuild must not reset a counter or lose an in-flight
+//! count). All are lock-free but [`PodRequests`], which takes a small uncontended lock per
+//! pod twice a request so its busy time is exact.
 
+use skiff_model::stats::RequestCounters;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Upper bounds (seconds) of the request-duration histogram's buckets: from half a
 /// millisecond (a warm wasm instance answers in tens of microseconds, a peer hop adds a
@@ -34,6 +38,83 @@ impl Load {
 impl Drop for Load {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The requests delivered to one pod of this node, for the autoscalers: how many, how
+/// many are outstanding, and the integral of the outstanding count over time. Each change
+/// folds the time since the previous one into the integral (outstanding × elapsed), under
+/// a lock held for a few arithmetic steps: the integral is exact and never goes back,
+/// which reading separate atomics could not promise.
+#[derive(Default)]
+pub(crate) struct PodRequests(Mutex<Busy>);
+
+#[derive(Default)]
+struct Busy {
+    total: u64,
+    in_flight: u32,
+    /// Request-nanoseconds up to `since` (wrapping, like any cumulative counter).
+    busy_nanos: u64,
+    /// When `in_flight` last changed (`None` before the first request).
+    since: Option<Instant>,
+}
+
+impl Busy {
+    /// Folds the time up to `now` into the integral.
+    fn advance(&mut self, now: Instant) {
+        if let Some(since) = self.since {
+            let elapsed =
+                u64::try_from(now.saturating_duration_since(since).as_nanos()).unwrap_or(u64::MAX);
+            let busy = elapsed.saturating_mul(u64::from(self.in_flight));
+            self.busy_nanos = self.busy_nanos.wrapping_add(busy);
+        }
+        // A reader's `now` may be a little older than a writer's: never move back.
+        self.since = Some(self.since.map_or(now, |since| since.max(now)));
+    }
+}
+
+impl PodRequests {
+    /// The figures now.
+    pub(crate) fn snapshot(&self) -> RequestCounters {
+        let mut busy = lock(&self.0);
+        busy.advance(Instant::now());
+        RequestCounters {
+            total: busy.total,
+            busy_nanos: busy.busy_nanos,
+            in_flight: busy.in_flight,
+        }
+    }
+
+    /// Whether a request is outstanding.
+    fn is_busy(&self) -> bool {
+        lock(&self.0).in_flight > 0
+    }
+}
+
+/// One request delivered to a pod: counted from its creation (the hand-over to the pod's
+/// handler) until dropped (its response body sent on, or the exchange abandoned).
+pub(crate) struct Delivery(Arc<PodRequests>);
+
+impl Delivery {
+    /// Counts one request delivered to `pod`.
+    pub(crate) fn start(pod: &Arc<PodRequests>) -> Self {
+        let now = Instant::now();
+        {
+            let mut busy = lock(&pod.0);
+            busy.advance(now);
+            busy.total += 1;
+            busy.in_flight = busy.in_flight.saturating_add(1);
+        }
+        Self(pod.clone())
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        let mut busy = lock(&self.0.0);
+        busy.advance(now);
+        busy.in_flight = busy.in_flight.saturating_sub(1);
     }
 }
 
@@ -137,6 +218,8 @@ pub(crate) struct Registry {
     pub(crate) forwarded: HashMap<(Key, String), Arc<AtomicU64>>,
     /// Outstanding requests by (pod, target port): a pod's load across every Service.
     pub(crate) loads: HashMap<(Key, u16), Arc<AtomicUsize>>,
+    /// Requests delivered to pods of this node, by pod.
+    pub(crate) requests: HashMap<Key, Arc<PodRequests>>,
 }
 
 impl Registry {
@@ -166,6 +249,11 @@ impl Registry {
         self.loads.entry((pod.clone(), port)).or_default().clone()
     }
 
+    /// The delivered-request counters of `pod` (on this node).
+    pub(crate) fn requests(&mut self, pod: &Key) -> Arc<PodRequests> {
+        self.requests.entry(pod.clone()).or_default().clone()
+    }
+
     /// Forgets the counters of Services that are gone and of pods no longer in any of
     /// their EndpointSlices (ready or not: a pod whose readiness flaps keeps its counts).
     pub(crate) fn retain(&mut self, services: &HashSet<Key>, pods: &HashSet<Key>) {
@@ -178,6 +266,8 @@ impl Registry {
         // comes back while that request runs.
         self.loads
             .retain(|(pod, _), load| pods.contains(pod) || Arc::strong_count(load) > 1);
+        self.requests
+            .retain(|pod, requests| pods.contains(pod) || requests.is_busy());
     }
 }
 
@@ -217,6 +307,64 @@ mod tests {
         assert_eq!(buckets[DURATION_BUCKETS.len() - 1], 2, "10 s bucket");
         assert_eq!(buckets[DURATION_BUCKETS.len()], 3, "+Inf");
         assert!((sum - 60.0031).abs() < 1e-6, "{sum}");
+    }
+
+    #[test]
+    fn deliveries_count_requests_and_their_busy_time() {
+        let pod = Arc::new(PodRequests::default());
+        assert_eq!(pod.snapshot(), RequestCounters::default());
+
+        let a = Delivery::start(&pod);
+        let b = Delivery::start(&pod);
+        let two = pod.snapshot();
+        assert_eq!((two.total, two.in_flight), (2, 2));
+        std::thread::sleep(Duration::from_millis(20));
+        drop(a);
+        let one = pod.snapshot();
+        assert_eq!((one.total, one.in_flight), (2, 1));
+        // Two requests outstanding for at least 20 ms.
+        assert!(one.busy_nanos >= 40_000_000, "{one:?}");
+        std::thread::sleep(Duration::from_millis(20));
+        drop(b);
+        let none = pod.snapshot();
+        assert_eq!((none.total, none.in_flight), (2, 0));
+        // ...and then one for at least 20 ms more.
+        assert!(none.busy_nanos >= one.busy_nanos + 20_000_000, "{none:?}");
+
+        // Idle: the integral stands still, and readings never go back.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(pod.snapshot().busy_nanos, none.busy_nanos);
+    }
+
+    #[test]
+    fn busy_time_is_the_sum_of_request_durations() {
+        let pod = Arc::new(PodRequests::default());
+        let started = Instant::now();
+        let deliveries: Vec<_> = (0..4).map(|_| Delivery::start(&pod)).collect();
+        let before = pod.snapshot().busy_nanos;
+        std::thread::sleep(Duration::from_millis(10));
+        drop(deliveries);
+        let whole = u64::try_from(started.elapsed().as_nanos()).expect("fits");
+        let busy = pod.snapshot().busy_nanos;
+        // Four requests, each outstanding at least 10 ms and at most the whole span.
+        assert!(busy >= 40_000_000 && busy <= 4 * whole, "{busy} {whole}");
+        assert!(busy >= before);
+    }
+
+    #[test]
+    fn request_counters_outlive_rebuilds_while_busy() {
+        let mut registry = Registry::default();
+        let key: Key = ("default".into(), "web-1".into());
+        let idle: Key = ("default".into(), "web-2".into());
+        let delivery = Delivery::start(&registry.requests(&key));
+        registry.requests(&idle);
+        registry.retain(&HashSet::new(), &HashSet::new());
+        assert!(registry.requests.contains_key(&key), "in flight: kept");
+        assert!(!registry.requests.contains_key(&idle), "gone and idle");
+        drop(delivery);
+        assert_eq!(registry.requests(&key).snapshot().total, 1);
+        registry.retain(&HashSet::new(), &HashSet::new());
+        assert!(registry.requests.is_empty());
     }
 
     #[test]

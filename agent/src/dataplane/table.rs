@@ -7,10 +7,12 @@
 //! pod, its node, its target port, and whether it is on this node or on which peer); a
 //! node port and a LoadBalancer port to the Service port they expose; a cluster IP and
 //! port to its Service port; and a node's name to its agent's address (`InternalIP` and
-//! the kubelet endpoint port from the Node's status).
+//! the kubelet endpoint port from the Node's status). It also holds the delivered-request
+//! counters of the pods its slices place on this node, so a request a peer forwards finds
+//! its pod's without a lock ([`RouteTable::local_requests`]).
 
 use super::local::PodKey;
-use super::stats::{CodeCounts, Key, Registry, ServiceStats};
+use super::stats::{CodeCounts, Key, PodRequests, Registry, ServiceStats};
 use http::HeaderValue;
 use http::uri::Authority;
 use k8s_openapi::api::core::v1::{Node, Service};
@@ -45,6 +47,8 @@ pub(crate) struct RouteTable {
     balancer_ports: HashMap<u16, PortRef>,
     /// Service ports by cluster IP and port.
     cluster_ips: HashMap<SocketAddr, PortRef>,
+    /// Delivered-request counters of this node's pods, by namespace, then name.
+    local_pods: HashMap<String, HashMap<String, Arc<PodRequests>>>,
 }
 
 /// One Service and its ports.
@@ -124,6 +128,8 @@ pub(crate) struct Endpoint {
     pub(crate) answers: Arc<CodeCounts>,
     /// Requests forwarded to its node for this Service (none for a local pod).
     pub(crate) forwarded: Option<Arc<AtomicU64>>,
+    /// Requests delivered to the pod (a local pod only: a peer counts its own).
+    pub(crate) requests: Option<Arc<PodRequests>>,
 }
 
 impl Endpoint {
@@ -152,6 +158,12 @@ impl RouteTable {
     /// The Service port at cluster IP `addr`.
     pub(crate) fn cluster_ip(&self, addr: SocketAddr) -> Option<&PortRef> {
         self.cluster_ips.get(&addr)
+    }
+
+    /// The delivered-request counters of pod `namespace/name` if the table places it on
+    /// this node.
+    pub(crate) fn local_requests(&self, namespace: &str, name: &str) -> Option<&Arc<PodRequests>> {
+        self.local_pods.get(namespace)?.get(name)
     }
 
     /// Every node port and LoadBalancer port with something behind it.
@@ -211,9 +223,16 @@ pub(crate) fn build(
         let service_slices = slices.get(&key).map(Vec::as_slice).unwrap_or_default();
         for slice in service_slices {
             for endpoint in &slice.endpoints {
-                if let Some(pod) = pod_name(endpoint) {
-                    seen_pods.insert((namespace.clone(), pod.to_string()));
+                let Some(pod) = pod_name(endpoint) else {
+                    continue;
+                };
+                let pod_key = (namespace.clone(), pod.to_string());
+                // Ready or not: a request forwarded by a peer with a newer view is counted.
+                if endpoint.node_name.as_deref() == Some(this_node) {
+                    let requests = registry.requests(&pod_key);
+                    local_pod(&mut table, &pod_key, requests);
                 }
+                seen_pods.insert(pod_key);
             }
         }
         let stats = registry.service(&key);
@@ -226,6 +245,13 @@ pub(crate) fn build(
                 let name = p.name.as_deref().unwrap_or_default();
                 let node_port = p.node_port.and_then(|n| u16::try_from(n).ok());
                 let endpoints = endpoints(&key, name, service_slices, &peers, registry);
+                for endpoint in endpoints.iter() {
+                    if let Some(requests) = &endpoint.requests {
+                        let pod = &endpoint.pod;
+                        let pod_key = (pod.namespace.clone(), pod.name.clone());
+                        local_pod(&mut table, &pod_key, requests.clone());
+                    }
+                }
                 Some(PortRoute {
                     port,
                     node_port: node_port.filter(|_| kind == "NodePort" || kind == "LoadBalancer"),
@@ -268,6 +294,16 @@ pub(crate) fn build(
     }
     registry.retain(&seen_services, &seen_pods);
     table
+}
+
+/// Records `requests` as the counters of local pod `pod`.
+fn local_pod(table: &mut RouteTable, pod: &Key, requests: Arc<PodRequests>) {
+    table
+        .local_pods
+        .entry(pod.0.clone())
+        .or_default()
+        .entry(pod.1.clone())
+        .or_insert(requests);
 }
 
 /// Peer agents' addresses by node name (this node is `Local`).
@@ -377,14 +413,15 @@ fn endpoints(
                 continue;
             };
             let pod_key = (namespace.clone(), pod.to_string());
-            let forwarded = match &place {
-                Place::Local => None,
-                Place::Peer { node, .. } => Some(registry.forwarded(service, node)),
+            let (forwarded, requests) = match &place {
+                Place::Local => (None, Some(registry.requests(&pod_key))),
+                Place::Peer { node, .. } => (Some(registry.forwarded(service, node)), None),
             };
             out.push(Endpoint {
                 load: registry.load(&pod_key, target_port),
                 answers: registry.answers(service, pod),
                 forwarded,
+                requests,
                 pod: PodKey {
                     namespace,
                     name: pod.to_string(),

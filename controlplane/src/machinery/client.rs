@@ -13,7 +13,7 @@
 
 use crate::apiserver::ApiState;
 use crate::apiserver::error::{ApiError, ApiResult};
-use crate::apiserver::handlers::scale::{apply_scale, scale_of};
+use crate::apiserver::handlers::scale::scale_of;
 use crate::apiserver::handlers::write::{self, DeleteOptions};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
@@ -249,7 +249,7 @@ impl Client {
 
     /// The `autoscaling/v1` `Scale` of object `name` of `kind`, as `GET …/scale` answers
     /// it; 404 when the kind has no `scale` subresource.
-    pub async fn scale(
+    pub async fn get_scale(
         &self,
         kind: &'static ResourceKind,
         namespace: Option<&str>,
@@ -261,27 +261,6 @@ impl Client {
         }
         let stored = self.state.read(kind, &path.key()?, name).await?;
         Ok(scale_of(&stored.object))
-    }
-
-    /// Sets `spec.replicas` through the `scale` subresource of object `name` of `kind`, as
-    /// `PUT …/scale` does; returns the new `Scale`.
-    pub async fn set_scale(
-        &self,
-        kind: &'static ResourceKind,
-        namespace: Option<&str>,
-        name: &str,
-        replicas: i32,
-    ) -> ApiResult<Value> {
-        if !kind.has_subresource("scale") {
-            return Err(ApiError::no_route(&format!("{}/scale", kind.qualified())));
-        }
-        let path = Self::path(kind, namespace, Some(name), None);
-        let desired = json!({"spec": {"replicas": replicas}});
-        let written = write::modify(&self.state, &path, &self.query(), |current| {
-            apply_scale(current, &desired)
-        })
-        .await?;
-        Ok(scale_of(&written.object))
     }
 
     /// Every object of `kind` in `namespace` as stored now, as JSON (objects that cannot
@@ -313,6 +292,24 @@ impl Client {
     ) -> ApiResult<Value> {
         let path = Self::path(kind, namespace, Some(name), None);
         let written = write::modify(&self.state, &path, &self.query(), change).await?;
+        Ok(written.object)
+    }
+
+    /// Sets the replicas of a scalable object of `kind` through its `scale` subresource,
+    /// as `kubectl scale` and the autoscalers do. Returns the object as stored.
+    pub async fn scale(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+        replicas: u32,
+    ) -> ApiResult<Value> {
+        let path = Self::path(kind, namespace, Some(name), None);
+        let desired = json!({"spec": {"replicas": replicas}});
+        let written = write::modify(&self.state, &path, &self.query(), |current| {
+            crate::apiserver::handlers::scale::apply_scale(current, &desired)
+        })
+        .await?;
         Ok(written.object)
     }
 

@@ -1,10 +1,11 @@
 //! [`Config`]: the timings and switches of the controller manager — how fast a dead node is
 //! noticed and its pods moved ([`DEFAULT_NODE_MONITOR_GRACE`], [`DEFAULT_TOLERATION`]) and
-//! how many finished pods are kept ([`DEFAULT_TERMINATED_POD_THRESHOLD`]), and how the
+//! how many finished pods are kept ([`DEFAULT_TERMINATED_POD_THRESHOLD`]), how the
 //! HorizontalPodAutoscaler samples and decides ([`DEFAULT_HPA_SYNC_PERIOD`],
 //! [`DEFAULT_HPA_TOLERANCE`], [`DEFAULT_HPA_DOWNSCALE_STABILIZATION`],
 //! [`DEFAULT_HPA_CPU_INITIALIZATION_PERIOD`], [`DEFAULT_HPA_INITIAL_READINESS_DELAY`]) —
-//! with the reasons for their defaults.
+//! with the reasons for their defaults — and the request-driven autoscaler's defaults
+//! ([`autoscaler`](Config::autoscaler)).
 
 use std::time::Duration;
 
@@ -98,6 +99,8 @@ pub struct Config {
     /// How long after a pod starts it may turn not-ready and still count as never ready
     /// (`--horizontal-pod-autoscaler-initial-readiness-delay`).
     pub hpa_initial_readiness_delay: Duration,
+    /// The request-driven autoscaler's cluster-wide defaults.
+    pub autoscaler: crate::controllers::kpa::config::Config,
 }
 
 impl Default for Config {
@@ -111,6 +114,7 @@ impl Default for Config {
             hpa_downscale_stabilization: DEFAULT_HPA_DOWNSCALE_STABILIZATION,
             hpa_cpu_initialization_period: DEFAULT_HPA_CPU_INITIALIZATION_PERIOD,
             hpa_initial_readiness_delay: DEFAULT_HPA_INITIAL_READINESS_DELAY,
+            autoscaler: Default::default(),
         }
     }
 }

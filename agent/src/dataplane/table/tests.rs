@@ -269,3 +269,31 @@ fn counters_survive_rebuilds_and_go_with_their_pods() {
     // web-a is still in a slice: its counter stays.
     assert!(registry.loads.values().any(|l| Arc::ptr_eq(l, &load)));
 }
+
+#[test]
+fn local_pods_have_request_counters_ready_or_not() {
+    let mut registry = Registry::default();
+    let table = build(&objects(), "b", &mut registry);
+    let web_b = table.local_requests("default", "web-b").expect("web-b");
+    // Not ready, but on this node: a peer with a newer view may still send it requests.
+    assert!(table.local_requests("default", "web-c").is_some());
+    assert!(table.local_requests("default", "web-a").is_none(), "on a");
+    let endpoint = table.service("default", "web").expect("web").ports[0]
+        .endpoints
+        .iter()
+        .find(|e| e.pod.name == "web-b")
+        .expect("web-b's endpoint");
+    assert!(Arc::ptr_eq(
+        web_b,
+        endpoint.requests.as_ref().expect("local")
+    ));
+    let peer = table.service("default", "web").expect("web").ports[0]
+        .endpoints
+        .iter()
+        .find(|e| e.pod.name == "web-a")
+        .expect("web-a's endpoint");
+    assert!(peer.requests.is_none(), "a peer counts its own pods");
+    let mut pods: Vec<_> = registry.requests.keys().map(|(_, p)| p.as_str()).collect();
+    pods.sort_unstable();
+    assert_eq!(pods, ["web-b", "web-c"]);
+}

@@ -26,12 +26,19 @@ pub async fn api_groups() -> Json<Value> {
             names.push(group);
         }
     }
-    let groups: Vec<Value> = names.into_iter().filter_map(api_group).collect();
+    let mut groups: Vec<Value> = names.into_iter().filter_map(api_group).collect();
+    groups.push(super::activation::group());
     Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
 }
 
 /// The `APIGroup` of `group` (`GET /apis/{group}`); `None` when not served.
 pub fn api_group(group: &str) -> Option<Value> {
+    if group == skiff_model::activation::GROUP {
+        let mut doc = super::activation::group();
+        doc["kind"] = json!("APIGroup");
+        doc["apiVersion"] = json!("v1");
+        return Some(doc);
+    }
     let versions: Vec<Value> = group_versions()
         .into_iter()
         .filter(|(g, _)| *g == group)
@@ -46,6 +53,9 @@ pub fn api_group(group: &str) -> Option<Value> {
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`; `None` when not served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if group == skiff_model::activation::GROUP && version == skiff_model::activation::VERSION {
+        return Some(super::activation::resource_list());
+    }
     let kinds: Vec<&ResourceKind> = KINDS
         .iter()
         .filter(|k| k.group == group && k.version == version)

@@ -181,7 +181,12 @@ pub(super) async fn sync(
         let (namespace, _) = split(key);
         match shared
             .client
-            .set_scale(target.kind, Some(namespace), &reference.name, desired)
+            .scale(
+                target.kind,
+                Some(namespace),
+                &reference.name,
+                u32::try_from(desired).unwrap_or(0),
+            )
             .await
         {
             Ok(_) => {

@@ -1,18 +1,16 @@
 //! The HPA's scale target: its kind resolved from `scaleTargetRef` (any served kind with a
 //! `scale` subresource), its `Scale` read through the client, and whether the
 //! request-driven autoscaler owns it (the Knative class annotation [`CLASS_ANNOTATION`]
-//! set to [`KPA_CLASS`] on the object or its pod template), in which case the HPA leaves
-//! it alone.
+//! set to [`KPA_CLASS`] on the object or its pod template, read as the request-driven
+//! autoscaler reads it), in which case the HPA leaves it alone.
 
+use crate::controllers::kpa::annotations::Annotations;
+pub use crate::controllers::kpa::annotations::{CLASS as CLASS_ANNOTATION, KPA as KPA_CLASS};
 use crate::machinery::client::Client;
 use k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference;
 use serde_json::Value;
 use skiff_model::kinds::{self, ResourceKind};
-
-/// The annotation a Deployment opts in to the request-driven autoscaler with.
-pub const CLASS_ANNOTATION: &str = "autoscaling.knative.dev/class";
-/// Its value for the request-driven (Knative KPA) autoscaler.
-pub const KPA_CLASS: &str = "kpa.autoscaling.knative.dev";
+use std::collections::BTreeMap;
 
 /// A target's scale.
 #[derive(Debug, Clone)]
@@ -49,18 +47,12 @@ pub fn resolve(reference: &CrossVersionObjectReference) -> Result<&'static Resou
 /// Whether `object` (a Deployment, or anything with a pod template) opts in to the
 /// request-driven autoscaler.
 pub fn is_request_driven(object: &Value) -> bool {
-    [
-        "/metadata/annotations",
-        "/spec/template/metadata/annotations",
-    ]
-    .iter()
-    .any(|p| {
-        object
-            .pointer(p)
-            .and_then(|a| a.get(CLASS_ANNOTATION))
-            .and_then(Value::as_str)
-            == Some(KPA_CLASS)
-    })
+    let map = |pointer: &str| -> Option<BTreeMap<String, String>> {
+        serde_json::from_value(object.pointer(pointer)?.clone()).ok()
+    };
+    let deployment = map("/metadata/annotations");
+    let template = map("/spec/template/metadata/annotations");
+    Annotations::new(deployment.as_ref(), template.as_ref()).opted_in()
 }
 
 /// Reads the target's `Scale` (and its object, for the opt-in annotation).
@@ -75,7 +67,7 @@ pub async fn read(
         .await
         .map_err(|e| e.message)?;
     let scale = client
-        .scale(kind, Some(namespace), name)
+        .get_scale(kind, Some(namespace), name)
         .await
         .map_err(|e| e.message)?;
     let int = |p: &str| {

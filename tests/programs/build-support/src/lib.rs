@@ -219,6 +219,11 @@ pub fn examples(repo_root: &Path) -> GuestWorkspace {
                 target: Target::P2,
             },
             Guest {
+                package: "http-primes",
+                artifact: "http_primes",
+                target: Target::P2,
+            },
+            Guest {
                 package: "backend",
                 artifact: "backend",
                 target: Target::P2,

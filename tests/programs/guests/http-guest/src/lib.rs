@@ -3,6 +3,8 @@
 //! - `/sleep/<ms>` — sleeps in the host, then answers `slept <ms>`; `/sleep/<ms>/<rest>`
 //!   sleeps, then answers as for `/<rest>`;
 //! - `/spin` — loops forever in wasm;
+//! - `/burn/<ms>` — busy-loops in wasm for that many milliseconds of wall time, then
+//!   answers `burned <ms>` (CPU load for autoscaling tests);
 //! - `/trap` — traps before responding;
 //! - `/env/<NAME>` — answers the value of an environment variable (404 if unset);
 //! - `/status/<code>` — answers with that status code and the body `status <code>`;
@@ -76,6 +78,18 @@ fn fetch(url: &str) -> Result<(u16, String), String> {
     Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
+/// Keeps the CPU busy in wasm code until `wall` has passed, reading the clock only every
+/// so often so that nearly all the time is spent in guest code.
+fn burn(wall: std::time::Duration) {
+    let start = std::time::Instant::now();
+    let mut x: u64 = 0;
+    while start.elapsed() < wall {
+        for _ in 0..10_000 {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+    }
+}
+
 impl wasi::exports::http::incoming_handler::Guest for HttpGuest {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let mut path = request.path_with_query().unwrap_or_default();
@@ -95,6 +109,10 @@ impl wasi::exports::http::incoming_handler::Guest for HttpGuest {
             loop {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
+        } else if let Some(ms) = path.strip_prefix("/burn/") {
+            let ms: u64 = ms.parse().unwrap_or(0);
+            burn(std::time::Duration::from_millis(ms));
+            respond(out, 200, &format!("burned {ms}"));
         } else if path == "/trap" {
             #[cfg(target_arch = "wasm32")]
             core::arch::wasm32::unreachable();
