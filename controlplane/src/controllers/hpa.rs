@@ -14,97 +14,34 @@
 //! (stabilization and scaling policies over the HPA's history, pure), [`metrics`] (a
 //! metric spec read from the pods and their figures; [`PodMetrics`] is where figures come
 //! from), [`target`] (the scale target and whether the request-driven autoscaler owns
-//! it), [`conditions`] (setting conditions), `sync` (one evaluation).
+//! it), [`conditions`] (setting conditions), `shared` (what the workers share, the
+//! error and the settings), `sync` (one evaluation).
 
 pub mod behavior;
 pub mod conditions;
 pub mod metrics;
 pub mod replicas;
+mod shared;
 mod sync;
 pub mod target;
 
 pub use metrics::PodMetrics;
+pub use shared::{Error, Settings};
 
-use crate::machinery::client::Client;
 use crate::machinery::context::Context;
 use crate::machinery::controller::{Action, Controller, Reconciler};
-use crate::machinery::informer::Informer;
-use behavior::History;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Pod;
-use skiff_model::events::Recorder;
-use skiff_model::selector::LabelSelector;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use shared::Shared;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// HPAs evaluated at once (Kubernetes' `--concurrent-horizontal-pod-autoscaler-syncs`).
 pub const WORKERS: usize = 5;
 
-/// What an evaluation can fail at; the key is retried with backoff (and swept anyway).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A write to the API failed.
-    #[error("cannot {action} for HorizontalPodAutoscaler {hpa}: {message}")]
-    Api {
-        /// What was being done.
-        action: &'static str,
-        /// The HPA's key.
-        hpa: String,
-        /// The API's answer.
-        message: String,
-    },
-}
-
-/// The tunables an evaluation uses (from the manager's config).
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    /// How often every HPA is evaluated.
-    pub sync_period: Duration,
-    /// Ratios within `1 ± tolerance` keep the count.
-    pub tolerance: f64,
-    /// Scale-down stabilization of HPAs that set none.
-    pub downscale_stabilization: Duration,
-    /// CPU warm-up period of new pods.
-    pub cpu_initialization_period: Duration,
-    /// How long a new pod may stay not ready and count as never ready.
-    pub initial_readiness_delay: Duration,
-}
-
 /// The HPA controller, built and not yet running.
 pub struct HpaController {
     controller: Controller<String>,
     shared: Arc<Shared>,
-}
-
-/// What the workers share.
-struct Shared {
-    hpas: Informer<HorizontalPodAutoscaler>,
-    pods: Informer<Pod>,
-    client: Client,
-    events: Recorder,
-    metrics: Arc<dyn PodMetrics>,
-    settings: Settings,
-    /// Each HPA's recommendations and scale events.
-    histories: Mutex<HashMap<String, History>>,
-    /// Each HPA's target selector, as last evaluated: two HPAs whose selectors share pods
-    /// are ambiguous, and neither acts.
-    selectors: Mutex<BTreeMap<String, LabelSelector>>,
-}
-
-impl Shared {
-    fn histories(&self) -> std::sync::MutexGuard<'_, HashMap<String, History>> {
-        self.histories
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn selectors(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, LabelSelector>> {
-        self.selectors
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 impl HpaController {

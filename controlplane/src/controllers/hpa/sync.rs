@@ -9,7 +9,7 @@ use super::conditions::{self, ABLE_TO_SCALE, SCALING_ACTIVE, SCALING_LIMITED};
 use super::metrics::{self, Failure, Input, Proposal};
 use super::replicas::Calculator;
 use super::target::{self, CLASS_ANNOTATION, KPA_CLASS, Target};
-use super::{Error, Shared};
+use super::shared::{Error, Shared};
 use crate::controllers::pods;
 use k8s_openapi::api::autoscaling::v2::{
     HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricStatus,
