@@ -105,7 +105,13 @@ fn kubectl_autoscale_scales_out_under_cpu_load_and_back_in() {
         "-p",
         r#"{"spec":{"behavior":{"scaleDown":{"stabilizationWindowSeconds":3}}}}"#,
     ]);
-    let v1 = server.ok(&["get", "hpa.v1.autoscaling", "web", "-o", "json"]);
+    let v1 = server.ok(&[
+        "get",
+        "horizontalpodautoscalers.v1.autoscaling",
+        "web",
+        "-o",
+        "json",
+    ]);
     assert!(
         v1.contains("\"targetCPUUtilizationPercentage\": 50"),
         "{v1}"

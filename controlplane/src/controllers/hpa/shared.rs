@@ -72,4 +72,3 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
     }
 }
-

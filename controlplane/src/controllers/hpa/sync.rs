@@ -8,8 +8,8 @@ use super::behavior::{self, Behavior, PolicyKind, Rules, Select};
 use super::conditions::{self, ABLE_TO_SCALE, SCALING_ACTIVE, SCALING_LIMITED};
 use super::metrics::{self, Failure, Input, Proposal};
 use super::replicas::Calculator;
-use super::target::{self, CLASS_ANNOTATION, KPA_CLASS, Target};
 use super::shared::{Error, Shared};
+use super::target::{self, CLASS_ANNOTATION, KPA_CLASS, Target};
 use crate::controllers::pods;
 use k8s_openapi::api::autoscaling::v2::{
     HPAScalingRules, HorizontalPodAutoscaler, HorizontalPodAutoscalerStatus, MetricStatus,
