@@ -13,6 +13,9 @@
 //!    validation, Service IP and port allocation) and [`apply`] (server-side apply);
 //! 5. the answer is encoded as JSON, or as one of kubectl's tables ([`codec::table`]).
 //!
+//! A resource served in several versions is stored in one; [`conversion`] turns objects
+//! into and out of the storage version at the edges of that path.
+//!
 //! Beside the pipeline: [`state`] holds the store and the object access every handler
 //! shares, [`lifecycle`] sets the server-owned metadata of written objects (uid, names
 //! from `generateName`, timestamps, `generation`, `resourceVersion`), and [`error`] is the
@@ -22,6 +25,7 @@
 pub mod admission;
 pub mod apply;
 pub mod codec;
+pub mod conversion;
 pub mod error;
 pub mod filters;
 pub mod handlers;

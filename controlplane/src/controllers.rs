@@ -7,6 +7,7 @@
 //! [`Client`](crate::machinery::client::Client).
 //!
 //! Queue-driven: [`deployment`], [`replicaset`], [`job`], [`gc`] (the garbage collector),
+//! [`hpa`] (the HorizontalPodAutoscaler, with a periodic sweep besides),
 //! [`namespace`], [`endpoints`], [`endpointslice`], [`servicelb`], [`podgc`] (with a
 //! periodic sweep besides), [`kpa`] (the request-driven autoscaler, with a tick and a
 //! wake-up on activation besides) and [`nodelifecycle`]'s taint eviction. Periodic loops:
@@ -19,6 +20,7 @@ pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod gc;
+pub mod hpa;
 pub mod job;
 pub mod kpa;
 pub mod namespace;

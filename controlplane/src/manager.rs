@@ -17,6 +17,7 @@ use crate::controllers::deployment::DeploymentController;
 use crate::controllers::endpoints::EndpointsController;
 use crate::controllers::endpointslice::EndpointSliceController;
 use crate::controllers::gc::GarbageCollector;
+use crate::controllers::hpa::HpaController;
 use crate::controllers::job::JobController;
 use crate::controllers::kpa::KpaController;
 use crate::controllers::namespace::NamespaceController;
@@ -66,6 +67,7 @@ struct Controllers {
     endpointslice: EndpointSliceController,
     servicelb: ServiceLb,
     node_stats: NodeStats,
+    hpa: HpaController,
 }
 
 impl Controllers {
@@ -86,6 +88,7 @@ impl Controllers {
             endpointslice: EndpointSliceController::new(ctx),
             servicelb: ServiceLb::new(ctx),
             node_stats: NodeStats::new(ctx),
+            hpa: HpaController::new(ctx),
         }
     }
 
@@ -105,5 +108,6 @@ impl Controllers {
         tokio::spawn(self.endpointslice.run(shutdown.clone()));
         tokio::spawn(self.servicelb.run(shutdown.clone()));
         tokio::spawn(self.node_stats.run(shutdown.clone()));
+        tokio::spawn(self.hpa.run(shutdown.clone()));
     }
 }

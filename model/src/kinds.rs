@@ -30,6 +30,11 @@ pub struct ResourceKind {
     /// Parses an object as the Kubernetes type and serializes it back, dropping fields
     /// the type does not have; fails with the reason when the object does not fit.
     pub round_trip: fn(&Value) -> Result<Value, String>,
+    /// The version objects of this resource are stored in. A kind served under several
+    /// versions (HorizontalPodAutoscaler: `autoscaling/v2` and `v1`) has one entry per
+    /// version, all stored under the same keys in this one version; the API server
+    /// converts between it and the others.
+    pub storage_version: &'static str,
 }
 
 impl ResourceKind {
@@ -49,6 +54,17 @@ impl ResourceKind {
         } else {
             format!("{}.{}", self.plural, self.group)
         }
+    }
+
+    /// Whether objects are stored in this version (no conversion between the API and the
+    /// store).
+    pub fn is_storage_version(&self) -> bool {
+        self.version == self.storage_version
+    }
+
+    /// The entry of this resource in its storage version (itself, for most kinds).
+    pub fn storage(&'static self) -> &'static ResourceKind {
+        find(self.group, self.storage_version, self.plural).unwrap_or(self)
     }
 
     /// Whether a subresource is served.
@@ -100,6 +116,13 @@ macro_rules! kind {
     ($group:literal, $version:literal, $kind:literal, $plural:literal, $singular:literal,
      namespaced: $ns:literal, short: [$($short:literal),*], categories: [$($cat:literal),*],
      sub: [$($sub:literal),*], $ty:ty) => {
+        kind!($group, $version, $kind, $plural, $singular, namespaced: $ns,
+              short: [$($short),*], categories: [$($cat),*], sub: [$($sub),*], $ty,
+              stored: $version)
+    };
+    ($group:literal, $version:literal, $kind:literal, $plural:literal, $singular:literal,
+     namespaced: $ns:literal, short: [$($short:literal),*], categories: [$($cat:literal),*],
+     sub: [$($sub:literal),*], $ty:ty, stored: $stored:literal) => {
         ResourceKind {
             group: $group,
             version: $version,
@@ -111,6 +134,7 @@ macro_rules! kind {
             categories: &[$($cat),*],
             subresources: &[$($sub),*],
             round_trip: round_trip::<$ty>,
+            storage_version: $stored,
         }
     };
 }
@@ -144,6 +168,11 @@ pub static KINDS: &[ResourceKind] = &[
     kind!("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
           "horizontalpodautoscaler", namespaced: true, short: ["hpa"], categories: ["all"],
           sub: ["status"], autoscaling::v2::HorizontalPodAutoscaler),
+    // Served for `kubectl autoscale` (which writes v1 up to 1.33) and older clients;
+    // stored as v2, converted both ways as Kubernetes does.
+    kind!("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+          "horizontalpodautoscaler", namespaced: true, short: ["hpa"], categories: ["all"],
+          sub: ["status"], autoscaling::v1::HorizontalPodAutoscaler, stored: "v2"),
     kind!("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice",
           namespaced: true, short: [], categories: [], sub: [], discovery::v1::EndpointSlice),
     kind!("coordination.k8s.io", "v1", "Lease", "leases", "lease", namespaced: true,
@@ -164,7 +193,14 @@ pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceKind> {
         .find(|k| k.kind == kind && k.api_version() == api_version)
 }
 
-/// The served group-versions, core first, in discovery order.
+/// Every served resource type in its storage version: each stored resource once (what
+/// walks the store by kind — informers, the namespace controller — iterates).
+pub fn stored_kinds() -> impl Iterator<Item = &'static ResourceKind> {
+    KINDS.iter().filter(|k| k.is_storage_version())
+}
+
+/// The served group-versions, core first, in discovery order; of a group served in
+/// several versions, the preferred (storage) version comes first.
 pub fn group_versions() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();
     for k in KINDS {
@@ -193,6 +229,27 @@ mod tests {
         assert_eq!(deployments.api_version(), "apps/v1");
         let nodes = find("", "v1", "nodes").expect("nodes");
         assert_eq!(nodes.key(Some("ignored"), "n1"), "/registry/core/nodes/n1");
+    }
+
+    #[test]
+    fn a_kind_served_in_two_versions_is_stored_once() {
+        let v1 = find("autoscaling", "v1", "horizontalpodautoscalers").expect("v1");
+        let v2 = find("autoscaling", "v2", "horizontalpodautoscalers").expect("v2");
+        assert!(!v1.is_storage_version());
+        assert!(std::ptr::eq(v1.storage(), v2));
+        assert!(std::ptr::eq(v2.storage(), v2));
+        assert_eq!(v1.key(Some("ns"), "a"), v2.key(Some("ns"), "a"));
+        assert_eq!(
+            stored_kinds()
+                .filter(|k| k.kind == "HorizontalPodAutoscaler")
+                .count(),
+            1
+        );
+        let autoscaling: Vec<_> = group_versions()
+            .into_iter()
+            .filter(|(g, _)| *g == "autoscaling")
+            .collect();
+        assert_eq!(autoscaling, [("autoscaling", "v2"), ("autoscaling", "v1")]);
     }
 
     #[test]

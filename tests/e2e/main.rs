@@ -5,6 +5,7 @@ mod agent;
 mod autoscaling;
 mod cluster;
 mod deployments;
+mod hpa;
 mod http;
 mod jobs;
 mod kubectl;

@@ -1,6 +1,8 @@
 //! Admission of a written object: type and kind checks, defaults, the typed round trip
 //! (which also drops or reports unknown fields per `fieldValidation`), and validation.
-//! Every write path (create, update, patch, apply) goes through [`admit`].
+//! Every write path (create, update, patch, apply) goes through [`admit`], which also
+//! turns an object written in a non-storage version into the storage version
+//! ([`conversion`](crate::apiserver::conversion)) before defaults and validation.
 //!
 //! Parts: [`defaults`] (Kubernetes' defaults per kind), [`unknown`] (fields the type does
 //! not have, for `fieldValidation`), [`validate`] (names and per-kind rules, with field
@@ -12,16 +14,20 @@ pub mod defaults;
 pub mod unknown;
 pub mod validate;
 
+use crate::apiserver::conversion;
 use crate::apiserver::error::ApiError;
 use crate::apiserver::request::query::FieldValidation;
 use serde_json::{Value, json};
 use skiff_model::kinds::ResourceKind;
 
 /// Checks `apiVersion` and `kind` (filling them in when absent), applies defaults, round
-/// trips through the Kubernetes type and validates. Returns the admitted object and the
-/// warnings to send (unknown fields under `Warn`).
+/// trips through the Kubernetes type and validates. Returns the admitted object, in the
+/// storage version, and the warnings to send (unknown fields under `Warn`).
+///
+/// Unknown fields are those of the version the client wrote; defaults and validation are
+/// the storage version's (Kubernetes validates its internal version).
 pub fn admit(
-    kind: &ResourceKind,
+    kind: &'static ResourceKind,
     mut object: Value,
     validation: FieldValidation,
 ) -> Result<(Value, Vec<String>), ApiError> {
@@ -45,7 +51,9 @@ pub fn admit(
             )));
         }
     }
-    defaults::apply(kind.kind, &mut object);
+    if kind.is_storage_version() {
+        defaults::apply(kind.kind, &mut object);
+    }
     let typed = (kind.round_trip)(&object)
         .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
     let mut warnings = Vec::new();
@@ -68,6 +76,16 @@ pub fn admit(
             FieldValidation::Ignore => {}
         }
     }
+    let (kind, typed) = if conversion::converts(kind) {
+        let storage = kind.storage();
+        let mut converted = conversion::to_storage(kind, typed);
+        defaults::apply(storage.kind, &mut converted);
+        let typed = (storage.round_trip)(&converted)
+            .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
+        (storage, typed)
+    } else {
+        (kind, typed)
+    };
     let causes = validate::validate(kind, &typed);
     if !causes.is_empty() {
         let name = typed

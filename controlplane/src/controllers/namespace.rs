@@ -19,7 +19,7 @@ use crate::machinery::informer::Informer;
 use k8s_openapi::api::core::v1::{Namespace, NamespaceCondition, NamespaceSpec, NamespaceStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
-use skiff_model::kinds::{KINDS, ResourceKind};
+use skiff_model::kinds::{ResourceKind, stored_kinds};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -271,8 +271,7 @@ impl Inner {
 /// Namespaced kinds in the order their objects are deleted: everything before pods, so
 /// that no controller recreates a pod meanwhile (creation is refused anyway).
 fn deletion_order() -> Vec<&'static ResourceKind> {
-    let (pods, mut rest): (Vec<_>, Vec<_>) = KINDS
-        .iter()
+    let (pods, mut rest): (Vec<_>, Vec<_>) = stored_kinds()
         .filter(|k| k.namespaced)
         .partition(|k| k.kind == "Pod");
     rest.extend(pods);

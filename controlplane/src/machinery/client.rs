@@ -13,6 +13,7 @@
 
 use crate::apiserver::ApiState;
 use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::handlers::scale::scale_of;
 use crate::apiserver::handlers::write::{self, DeleteOptions};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
@@ -244,6 +245,22 @@ impl Client {
         let path = Self::path(kind, namespace, Some(name), None);
         let stored = self.state.read(kind, &path.key()?, name).await?;
         Ok(stored.object)
+    }
+
+    /// The `autoscaling/v1` `Scale` of object `name` of `kind`, as `GET …/scale` answers
+    /// it; 404 when the kind has no `scale` subresource.
+    pub async fn get_scale(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> ApiResult<Value> {
+        let path = Self::path(kind, namespace, Some(name), Some("scale"));
+        if !kind.has_subresource("scale") {
+            return Err(ApiError::no_route(&format!("{}/scale", kind.qualified())));
+        }
+        let stored = self.state.read(kind, &path.key()?, name).await?;
+        Ok(scale_of(&stored.object))
     }
 
     /// Every object of `kind` in `namespace` as stored now, as JSON (objects that cannot

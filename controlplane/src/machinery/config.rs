@@ -1,7 +1,10 @@
 //! [`Config`]: the timings and switches of the controller manager — how fast a dead node is
 //! noticed and its pods moved ([`DEFAULT_NODE_MONITOR_GRACE`], [`DEFAULT_TOLERATION`]) and
-//! how many finished pods are kept ([`DEFAULT_TERMINATED_POD_THRESHOLD`]) — with the
-//! reasons for their defaults — and the request-driven autoscaler's defaults
+//! how many finished pods are kept ([`DEFAULT_TERMINATED_POD_THRESHOLD`]), how the
+//! HorizontalPodAutoscaler samples and decides ([`DEFAULT_HPA_SYNC_PERIOD`],
+//! [`DEFAULT_HPA_TOLERANCE`], [`DEFAULT_HPA_DOWNSCALE_STABILIZATION`],
+//! [`DEFAULT_HPA_CPU_INITIALIZATION_PERIOD`], [`DEFAULT_HPA_INITIAL_READINESS_DELAY`]) —
+//! with the reasons for their defaults — and the request-driven autoscaler's defaults
 //! ([`autoscaler`](Config::autoscaler)).
 
 use std::time::Duration;
@@ -29,6 +32,44 @@ pub const DEFAULT_TOLERATION: Duration = Duration::from_secs(5);
 /// still bounding the store.
 pub const DEFAULT_TERMINATED_POD_THRESHOLD: usize = 12_500;
 
+/// Default [`Config::hpa_sync_period`]: 1 s (Kubernetes: 15 s). Kubernetes waits 15 s
+/// between looks because each one scrapes metrics-server, which itself scrapes kubelets
+/// every 15 s, and because a container takes seconds to start, so looking sooner buys
+/// nothing. Here the figures are already in the control plane's memory (the agents push
+/// them; nothing is scraped), a look costs a cache read per pod and no write unless the
+/// status changed, and a wasm pod is serving milliseconds after it is scaled up — so the
+/// sync period, not the pods, bounds the reaction to load. One second is half the
+/// collector's 2 s resource window: every window is seen at least once, and load is
+/// noticed within about a second. Rates of change stay bounded by `behavior`'s policies
+/// (per 15 s by default), not by this period.
+pub const DEFAULT_HPA_SYNC_PERIOD: Duration = Duration::from_secs(1);
+
+/// Default [`Config::hpa_tolerance`]: Kubernetes' 0.1 — a usage within 10 % of the target
+/// changes nothing, which keeps noise from moving the replica count.
+pub const DEFAULT_HPA_TOLERANCE: f64 = 0.1;
+
+/// Default [`Config::hpa_downscale_stabilization`]: Kubernetes' 300 s. The highest
+/// recommendation of this window is applied on the way down, so a dip in load does not
+/// shed pods that the next burst needs; fast pod starts make a wrong scale-down cheaper
+/// but not free (requests queue while pods come back), and users who want faster
+/// scale-down set `behavior.scaleDown.stabilizationWindowSeconds` per HPA.
+pub const DEFAULT_HPA_DOWNSCALE_STABILIZATION: Duration = Duration::from_secs(300);
+
+/// Default [`Config::hpa_cpu_initialization_period`]: 10 s (Kubernetes: 300 s). Within this
+/// time of a pod's start, its CPU samples count only if taken wholly while it was ready:
+/// Kubernetes guards against JIT warm-up and cache filling, which burn CPU for minutes in
+/// a fresh container. A wasm pod's module is compiled ahead on the node and instantiated in
+/// microseconds, so there is little warm-up to hide; 10 s is five 2 s resource windows,
+/// enough for the first requests' instance pool to settle.
+pub const DEFAULT_HPA_CPU_INITIALIZATION_PERIOD: Duration = Duration::from_secs(10);
+
+/// Default [`Config::hpa_initial_readiness_delay`]: 2 s (Kubernetes: 30 s). A pod not
+/// ready whose readiness last changed within this time of its start is taken as never
+/// ready yet, and its CPU sample is ignored. Kubernetes allows 30 s for a container's
+/// readiness to settle after start; a wasm pod is ready within a probe period of
+/// starting, and one 2 s window covers that.
+pub const DEFAULT_HPA_INITIAL_READINESS_DELAY: Duration = Duration::from_secs(2);
+
 /// Timings and switches of the controller manager.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -43,6 +84,21 @@ pub struct Config {
     /// Terminated pods kept cluster-wide before the oldest are deleted
     /// (`--terminated-pod-gc-threshold`; 0 keeps them all).
     pub terminated_pod_threshold: usize,
+    /// How often each HorizontalPodAutoscaler is evaluated
+    /// (`--horizontal-pod-autoscaler-sync-period`).
+    pub hpa_sync_period: Duration,
+    /// The usage-to-target ratio distance from 1 within which the HPA does not scale
+    /// (`--horizontal-pod-autoscaler-tolerance`).
+    pub hpa_tolerance: f64,
+    /// The scale-down stabilization window of HPAs that set none
+    /// (`--horizontal-pod-autoscaler-downscale-stabilization`).
+    pub hpa_downscale_stabilization: Duration,
+    /// How long after a pod starts its CPU samples need a full window of readiness
+    /// (`--horizontal-pod-autoscaler-cpu-initialization-period`).
+    pub hpa_cpu_initialization_period: Duration,
+    /// How long after a pod starts it may turn not-ready and still count as never ready
+    /// (`--horizontal-pod-autoscaler-initial-readiness-delay`).
+    pub hpa_initial_readiness_delay: Duration,
     /// The request-driven autoscaler's cluster-wide defaults.
     pub autoscaler: crate::controllers::kpa::config::Config,
 }
@@ -53,6 +109,11 @@ impl Default for Config {
             node_monitor_grace: DEFAULT_NODE_MONITOR_GRACE,
             default_toleration: DEFAULT_TOLERATION,
             terminated_pod_threshold: DEFAULT_TERMINATED_POD_THRESHOLD,
+            hpa_sync_period: DEFAULT_HPA_SYNC_PERIOD,
+            hpa_tolerance: DEFAULT_HPA_TOLERANCE,
+            hpa_downscale_stabilization: DEFAULT_HPA_DOWNSCALE_STABILIZATION,
+            hpa_cpu_initialization_period: DEFAULT_HPA_CPU_INITIALIZATION_PERIOD,
+            hpa_initial_readiness_delay: DEFAULT_HPA_INITIAL_READINESS_DELAY,
             autoscaler: Default::default(),
         }
     }

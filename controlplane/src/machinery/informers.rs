@@ -6,6 +6,7 @@
 use crate::apiserver::ApiState;
 use crate::machinery::informer::{Informer, MetaOnly};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
@@ -48,6 +49,8 @@ pub struct Informers {
     pub endpoints: Informer<Endpoints>,
     /// EndpointSlices, indexed [`BY_OWNER`] and [`BY_SERVICE`].
     pub endpointslices: Informer<EndpointSlice>,
+    /// HorizontalPodAutoscalers (as stored, `autoscaling/v2`), indexed [`BY_OWNER`].
+    pub hpas: Informer<HorizontalPodAutoscaler>,
     /// Every other namespaced kind, metadata only, indexed [`BY_OWNER`]: what the garbage
     /// collector needs to find dependents of any kind.
     pub others: Vec<Informer<MetaOnly>>,
@@ -75,9 +78,9 @@ impl Informers {
             "Service",
             "Endpoints",
             "EndpointSlice",
+            "HorizontalPodAutoscaler",
         ];
-        let others = skiff_model::kinds::KINDS
-            .iter()
+        let others = skiff_model::kinds::stored_kinds()
             .filter(|k| k.namespaced && !typed.contains(&k.kind) && k.kind != "Event")
             .map(|k| {
                 Informer::builder_for(k)
@@ -146,6 +149,9 @@ impl Informers {
                         .unwrap_or_default()
                 })
                 .build(),
+            hpas: Informer::builder()
+                .index(BY_OWNER, |h: &HorizontalPodAutoscaler| owners(&h.metadata))
+                .build(),
             others,
         }
     }
@@ -177,6 +183,7 @@ impl Informers {
         self.endpointslices
             .start(store.clone(), shutdown.clone())
             .await?;
+        self.hpas.start(store.clone(), shutdown.clone()).await?;
         for other in &self.others {
             other.start(store.clone(), shutdown.clone()).await?;
         }

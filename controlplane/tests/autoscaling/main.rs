@@ -1,12 +1,16 @@
-//! In-process tests of request-driven autoscaling: the `activations` endpoint through the
-//! router ([`activation`]), and the autoscaler scaling a Deployment with the ReplicaSet
-//! and Deployment controllers beside it and a stand-in kubelet ([`scaling`]).
+//! In-process tests of autoscaling: the `activations` endpoint through the router
+//! ([`activation`]), the request-driven autoscaler scaling a Deployment with the
+//! ReplicaSet and Deployment controllers beside it and a stand-in kubelet ([`scaling`]),
+//! and the HorizontalPodAutoscaler doing the same from CPU figures, reporting what it
+//! cannot act on, and served as `autoscaling/v1` and `v2` ([`hpa`]).
 //!
 //! The data plane's figures reach the running control plane only on the agents' stats
 //! streams, so the autoscaler is driven here through its [`Figures`] seam: a stand-in that
-//! reports a concurrency for every pod and a count of held requests.
+//! reports a concurrency for every pod and a count of held requests; the HPA through its
+//! `PodMetrics` seam, with a stand-in reporting a CPU use for every pod.
 
 mod activation;
+mod hpa;
 #[allow(dead_code)]
 #[path = "../workloads/kubelet.rs"]
 mod kubelet;

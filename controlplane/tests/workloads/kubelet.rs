@@ -157,6 +157,7 @@ fn running(ready: bool) -> PodStatus {
     let flag = if ready { "True" } else { "False" };
     PodStatus {
         phase: Some("Running".into()),
+        start_time: Some(since.clone()),
         conditions: Some(vec![PodCondition {
             type_: "Ready".into(),
             status: flag.into(),

@@ -76,12 +76,47 @@ pub fn apply(kind: &str, object: &mut Value) {
         "HorizontalPodAutoscaler" => {
             let spec = entry(object, "spec");
             set(spec, "minReplicas", json!(1));
-            if spec.get("metrics").is_none() {
+            if spec
+                .get("metrics")
+                .is_none_or(|m| m.as_array().is_none_or(Vec::is_empty))
+            {
                 spec["metrics"] = json!([{"type": "Resource", "resource": {
                     "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]);
             }
+            hpa_behavior(spec);
         }
         _ => {}
+    }
+}
+
+/// A HorizontalPodAutoscaler's `behavior`, when it has one, filled in as Kubernetes'
+/// `SetDefaults_HorizontalPodAutoscalerBehavior` does: scale-up at most 4 pods or 100 %
+/// per 15 s, whichever is more, with no stabilization; scale-down 100 % per 15 s, its
+/// stabilization window left to the controller's `--horizontal-pod-autoscaler-downscale-
+/// stabilization`. An HPA without `behavior` keeps none (the controller's older rules).
+fn hpa_behavior(spec: &mut Value) {
+    let Some(behavior) = spec.get_mut("behavior").filter(|b| b.is_object()) else {
+        return;
+    };
+    let up = entry(behavior, "scaleUp");
+    set(up, "stabilizationWindowSeconds", json!(0));
+    set(up, "selectPolicy", json!("Max"));
+    if up
+        .get("policies")
+        .is_none_or(|p| p.as_array().is_none_or(Vec::is_empty))
+    {
+        up["policies"] = json!([
+            {"type": "Pods", "value": 4, "periodSeconds": 15},
+            {"type": "Percent", "value": 100, "periodSeconds": 15},
+        ]);
+    }
+    let down = entry(behavior, "scaleDown");
+    set(down, "selectPolicy", json!("Max"));
+    if down
+        .get("policies")
+        .is_none_or(|p| p.as_array().is_none_or(Vec::is_empty))
+    {
+        down["policies"] = json!([{"type": "Percent", "value": 100, "periodSeconds": 15}]);
     }
 }
 

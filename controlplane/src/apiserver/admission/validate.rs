@@ -2,12 +2,13 @@
 //! field): object names per kind, label keys and values, and the required parts of the
 //! specs that Skiff acts on.
 //!
-//! Parts: `service` checks a Service's spec; `probe` a container's probes; `autoscaling` a
-//! Deployment's `autoscaling.knative.dev/*` annotations; `cause` builds the field causes
-//! they all report.
+//! Parts: `service` checks a Service's spec; `hpa` a HorizontalPodAutoscaler's; `probe` a
+//! container's probes; `autoscaling` a Deployment's `autoscaling.knative.dev/*`
+//! annotations; `cause` builds the field causes they all report.
 
 mod autoscaling;
 mod cause;
+mod hpa;
 mod probe;
 mod service;
 
@@ -61,6 +62,7 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<FieldCause> {
             None => causes.push(required("spec.template.spec", "Required value")),
         },
         "Service" => service::check(object, &mut causes),
+        "HorizontalPodAutoscaler" => hpa::check(object, &mut causes),
         "EndpointSlice" => {
             let address_type = object
                 .get("addressType")

@@ -19,19 +19,43 @@ pub async fn api_versions() -> Json<Value> {
     }))
 }
 
-/// `GET /apis`.
+/// `GET /apis`: each group once, with every version it is served in; the preferred
+/// version (listed first) is the one it is stored in.
 pub async fn api_groups() -> Json<Value> {
-    let mut groups: Vec<Value> = group_versions()
-        .into_iter()
-        .filter(|(group, _)| !group.is_empty())
-        .chain(metrics_groups::GROUPS)
-        .map(|(group, version)| {
-            let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
-            json!({"name": group, "versions": [gv], "preferredVersion": gv})
-        })
-        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for (group, _) in group_versions() {
+        if !group.is_empty() && !names.contains(&group) {
+            names.push(group);
+        }
+    }
+    let mut groups: Vec<Value> = names.into_iter().filter_map(api_group).collect();
+    groups.extend(
+        metrics_groups::GROUPS
+            .iter()
+            .filter_map(|(group, _)| metrics_groups::api_group(group)),
+    );
     groups.push(super::activation::group());
     Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
+}
+
+/// The `APIGroup` of `group` (`GET /apis/{group}`); `None` when not served.
+pub fn api_group(group: &str) -> Option<Value> {
+    if group == skiff_model::activation::GROUP {
+        let mut doc = super::activation::group();
+        doc["kind"] = json!("APIGroup");
+        doc["apiVersion"] = json!("v1");
+        return Some(doc);
+    }
+    let versions: Vec<Value> = group_versions()
+        .into_iter()
+        .filter(|(g, _)| *g == group)
+        .map(|(g, v)| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
+    let preferred = versions.first()?.clone();
+    Some(
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": group,
+        "versions": versions, "preferredVersion": preferred}),
+    )
 }
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`; `None` when not served.

@@ -2,6 +2,7 @@
 //! object(s) or as a Table when the client asks for one.
 
 use crate::apiserver::codec::table;
+use crate::apiserver::conversion;
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
@@ -32,7 +33,7 @@ pub async fn get(
             version,
         )));
     }
-    Ok(Json(stored.object))
+    Ok(Json(conversion::from_storage(path.kind, stored.object)))
 }
 
 /// A page of matching objects, as stored, and where the next page starts.
@@ -97,7 +98,7 @@ pub async fn raw_page(state: &ApiState, path: &ResourcePath, query: &Query) -> A
     }
 }
 
-/// [`raw_page`], decoded.
+/// [`raw_page`], decoded, as stored (in the storage version).
 pub async fn page(state: &ApiState, path: &ResourcePath, query: &Query) -> ApiResult<Page> {
     let raw = raw_page(state, path, query).await?;
     Ok(Page {
@@ -162,11 +163,17 @@ pub async fn list(
     body.extend_from_slice(b",\"metadata\":");
     body.extend_from_slice(metadata.to_string().as_bytes());
     body.extend_from_slice(b",\"items\":[");
+    let convert = conversion::converts(path.kind);
     for (i, kv) in raw.items.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        with_resource_version(&kv.value, kv.mod_revision, &mut body)?;
+        if convert {
+            let object = conversion::from_storage(path.kind, decode(kv)?.object);
+            serde_json::to_writer(&mut body, &object).map_err(ApiError::internal)?;
+        } else {
+            with_resource_version(&kv.value, kv.mod_revision, &mut body)?;
+        }
     }
     body.extend_from_slice(b"]}");
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())

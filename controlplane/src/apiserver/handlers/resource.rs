@@ -213,25 +213,8 @@ fn non_resource(method: &Method, path: &str) -> Option<ApiResult<Response>> {
         ["api", version] => ("", *version),
         ["apis", group, version] => (*group, *version),
         ["apis", group] => {
-            let mut versions: Vec<_> = skiff_model::kinds::group_versions()
-                .into_iter()
-                .filter(|(g, _)| g == group)
-                .collect();
-            if *group == skiff_model::activation::GROUP {
-                versions.push((
-                    skiff_model::activation::GROUP,
-                    skiff_model::activation::VERSION,
-                ));
-            }
-            return Some(match versions.first() {
-                Some((g, v)) => {
-                    let gv = serde_json::json!({"groupVersion": format!("{g}/{v}"), "version": v});
-                    Ok(Json(
-                        serde_json::json!({"kind": "APIGroup", "apiVersion": "v1", "name": g,
-                        "versions": [gv], "preferredVersion": gv}),
-                    )
-                    .into_response())
-                }
+            return Some(match discovery::api_group(group) {
+                Some(doc) => Ok(Json(doc).into_response()),
                 None => Err(ApiError::no_route(path)),
             });
         }

@@ -5,6 +5,7 @@
 //! `DELETED`. `timeoutSeconds` ends the stream; bookmarks are sent when idle if asked for.
 
 use crate::apiserver::codec::table;
+use crate::apiserver::conversion;
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::read;
 use crate::apiserver::request::path::ResourcePath;
@@ -73,7 +74,7 @@ pub async fn watch(
     let kind = path.kind;
     tokio::spawn(async move {
         let mut encoder = Encoder {
-            kind: kind.kind,
+            kind,
             table_version,
             columns_sent: false,
         };
@@ -170,7 +171,7 @@ fn translate(
 }
 
 struct Encoder {
-    kind: &'static str,
+    kind: &'static skiff_model::kinds::ResourceKind,
     table_version: Option<&'static str>,
     columns_sent: bool,
 }
@@ -184,11 +185,18 @@ impl Encoder {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                let t = table::table(self.kind, [object], &rv, None, !self.columns_sent, version);
+                let t = table::table(
+                    self.kind.kind,
+                    [object],
+                    &rv,
+                    None,
+                    !self.columns_sent,
+                    version,
+                );
                 self.columns_sent = true;
                 t
             }
-            None => object,
+            None => conversion::from_storage(self.kind, object),
         };
         self.raw(kind, object)
     }

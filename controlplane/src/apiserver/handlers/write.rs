@@ -7,6 +7,7 @@ use crate::apiserver::admission::admit;
 use crate::apiserver::admission::allocate::allocate;
 use crate::apiserver::admission::allocate::service;
 use crate::apiserver::apply;
+use crate::apiserver::conversion;
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::read;
 use crate::apiserver::lifecycle;
@@ -132,7 +133,7 @@ pub async fn create_with(
     };
     Ok(Written {
         status: StatusCode::CREATED,
-        object,
+        object: conversion::from_storage(path.kind, object),
         warnings,
     })
 }
@@ -163,7 +164,9 @@ pub async fn modify_with(
     let key = path.key()?;
     for _ in 0..MAX_RETRIES {
         let current = state.read(path.kind, &key, &name).await?;
-        let mut next = change(&current.object)?;
+        // The change sees (and returns) the object in the version the client addressed.
+        let view = conversion::from_storage(path.kind, current.object.clone());
+        let mut next = change(&view)?;
         if meta::meta_str(&next, "name").is_some_and(|n| n != name) {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
@@ -179,7 +182,7 @@ pub async fn modify_with(
                 "the object has been modified; please apply your changes to the latest version and try again",
             ));
         }
-        keep_other_half(path, &current.object, &mut next);
+        keep_other_half(path, &view, &mut next);
         let main = path.subresource.is_none();
         if main && path.kind.kind == "Service" && path.kind.group.is_empty() {
             let causes = service::carry_over(&current.object, &mut next);
@@ -187,8 +190,12 @@ pub async fn modify_with(
                 return Err(ApiError::invalid("Service", &name, causes));
             }
         }
-        lifecycle::on_update(&mut next, &current.object)?;
-        let (next, warnings) = admit(path.kind, next, query.field_validation)?;
+        lifecycle::on_update(&mut next, &view)?;
+        let (mut next, warnings) = admit(path.kind, next, query.field_validation)?;
+        if conversion::converts(path.kind) {
+            // What the addressed version cannot express of the other half is kept too.
+            keep_other_half(path, &current.object, &mut next);
+        }
         let mut next = if tracked {
             apply::record_update(
                 Some(&current.object),
@@ -208,7 +215,7 @@ pub async fn modify_with(
         if query.dry_run {
             return Ok(Written {
                 status: StatusCode::OK,
-                object: next,
+                object: conversion::from_storage(path.kind, next),
                 warnings,
             });
         }
@@ -217,7 +224,7 @@ pub async fn modify_with(
                 let stored = finish_deletion_if_done(state, path, &key, stored).await?;
                 return Ok(Written {
                     status: StatusCode::OK,
-                    object: stored.object,
+                    object: conversion::from_storage(path.kind, stored.object),
                     warnings,
                 });
             }
@@ -386,8 +393,20 @@ impl DeleteOptions {
 }
 
 /// `DELETE` of one object. Returns the object as deleted, or as marked for deletion when
-/// deletion must wait (finalizers, or a pod on a node within its grace period).
+/// deletion must wait (finalizers, or a pod on a node within its grace period), in the
+/// version the client addressed.
 pub async fn delete(
+    state: &ApiState,
+    path: &ResourcePath,
+    query: &Query,
+    options: &DeleteOptions,
+) -> ApiResult<Value> {
+    let object = delete_stored(state, path, query, options).await?;
+    Ok(conversion::from_storage(path.kind, object))
+}
+
+/// [`delete`], answering with the object as stored.
+async fn delete_stored(
     state: &ApiState,
     path: &ResourcePath,
     query: &Query,

@@ -2,8 +2,10 @@
 //! object (ages as Kubernetes' short durations, pod status as kubectl derives it).
 //!
 //! Parts: `cell` holds [`Column`] and the cell readers every kind shares; `network` holds
-//! the columns of Services, Endpoints and EndpointSlices.
+//! the columns of Services, Endpoints and EndpointSlices; `autoscaling` those of
+//! HorizontalPodAutoscalers.
 
+mod autoscaling;
 mod cell;
 mod network;
 
@@ -253,44 +255,7 @@ pub(super) fn columns(kind: &str) -> Vec<Column> {
                 },
             ]);
         }
-        "HorizontalPodAutoscaler" => out.extend([
-            Column {
-                name: "Reference",
-                kind: "string",
-                priority: 0,
-                cell: |o| {
-                    json!(format!(
-                        "{}/{}",
-                        text_str(o, "/spec/scaleTargetRef/kind"),
-                        text_str(o, "/spec/scaleTargetRef/name")
-                    ))
-                },
-            },
-            Column {
-                name: "MinPods",
-                kind: "integer",
-                priority: 0,
-                cell: |o| int(o, "/spec/minReplicas"),
-            },
-            Column {
-                name: "MaxPods",
-                kind: "integer",
-                priority: 0,
-                cell: |o| int(o, "/spec/maxReplicas"),
-            },
-            Column {
-                name: "Replicas",
-                kind: "integer",
-                priority: 0,
-                cell: |o| int(o, "/status/currentReplicas"),
-            },
-            Column {
-                name: "Age",
-                kind: "string",
-                priority: 0,
-                cell: age,
-            },
-        ]),
+        "HorizontalPodAutoscaler" => out.extend(autoscaling::columns()),
         "Lease" => out.extend([
             Column {
                 name: "Holder",
