@@ -11,7 +11,7 @@ use skiff_model::stats::RequestCounters;
 use std::time::{Duration, Instant};
 
 const PODS: usize = 10_000;
-const ROUNDS: usize = 20;
+const ROUNDS: usize = 5;
 
 /// The median time of `ROUNDS` runs of `f`, and its last result.
 fn median<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
