@@ -8,6 +8,7 @@
 
 mod agent;
 mod apply;
+mod autoscaler_flags;
 mod client;
 mod controlplane;
 mod manager_flags;

@@ -36,6 +36,7 @@ impl From<ManagerArgs> for Config {
             node_monitor_grace: args.node_monitor_grace_period.into(),
             default_toleration: args.default_unreachable_toleration.into(),
             terminated_pod_threshold: args.terminated_pod_gc_threshold,
+            ..Config::default()
         }
     }
 }

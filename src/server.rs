@@ -4,6 +4,7 @@
 //! it serves the same data. The start itself is [`crate::controlplane`], shared with
 //! `skiff up`.
 
+use crate::autoscaler_flags::AutoscalerArgs;
 use crate::controlplane::ControlPlane;
 use crate::manager_flags::ManagerArgs;
 use crate::signal::ShutdownSignals;
@@ -33,6 +34,10 @@ pub struct ServerCommand {
     /// Node failure and pod garbage collection timings.
     #[command(flatten)]
     manager: ManagerArgs,
+
+    /// Request-driven autoscaling defaults (Knative's config-autoscaler keys).
+    #[command(flatten)]
+    autoscaler: AutoscalerArgs,
 }
 
 impl ServerCommand {
@@ -43,8 +48,10 @@ impl ServerCommand {
 
     async fn run(self) -> anyhow::Result<()> {
         let mut signals = ShutdownSignals::install().context("cannot install signal handlers")?;
-        let mut control =
-            ControlPlane::start(&self.data_dir, self.listen, self.manager.clone().into()).await?;
+        let mut manager: skiff_controlplane::machinery::config::Config =
+            self.manager.clone().into();
+        manager.autoscaler = self.autoscaler.config()?;
+        let mut control = ControlPlane::start(&self.data_dir, self.listen, manager).await?;
         eprintln!("Skiff API server listening on http://{}", control.addr);
         eprintln!("  export KUBECONFIG={}", control.kubeconfig.display());
         eprintln!("  kubectl get namespaces");

@@ -9,6 +9,7 @@
 //! one line and exit status 1 before anything is started, where it can be told then.
 
 use crate::agent::NodeOptions;
+use crate::autoscaler_flags::AutoscalerArgs;
 use crate::controlplane::ControlPlane;
 use crate::manager_flags::ManagerArgs;
 use crate::manifests::{self, Manifests};
@@ -69,6 +70,10 @@ pub struct UpCommand {
     /// Node failure and pod garbage collection timings.
     #[command(flatten)]
     manager: ManagerArgs,
+
+    /// Request-driven autoscaling defaults (Knative's config-autoscaler keys).
+    #[command(flatten)]
+    autoscaler: AutoscalerArgs,
 }
 
 impl UpCommand {
@@ -105,8 +110,10 @@ impl UpCommand {
             stopping.cancel();
         });
 
-        let mut control =
-            ControlPlane::start(&self.data_dir, self.listen, self.manager.clone().into()).await?;
+        let mut manager: skiff_controlplane::machinery::config::Config =
+            self.manager.clone().into();
+        manager.autoscaler = self.autoscaler.config()?;
+        let mut control = ControlPlane::start(&self.data_dir, self.listen, manager).await?;
         eprintln!(
             "Skiff: store {} opened ({} objects)",
             control.store_path.display(),

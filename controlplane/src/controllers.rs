@@ -8,7 +8,8 @@
 //!
 //! Queue-driven: [`deployment`], [`replicaset`], [`job`], [`gc`] (the garbage collector),
 //! [`namespace`], [`endpoints`], [`endpointslice`], [`servicelb`], [`podgc`] (with a
-//! periodic sweep besides) and [`nodelifecycle`]'s taint eviction. Periodic loops:
+//! periodic sweep besides), [`kpa`] (the request-driven autoscaler, with a tick and a
+//! wake-up on activation besides) and [`nodelifecycle`]'s taint eviction. Periodic loops:
 //! [`nodelifecycle`]'s node health monitor and [`podgrace`] (expiring graceful
 //! deletions). Shared helpers: `pods` (ownership, expectations, ranking of pods) and
 //! `backends` (the pods behind a Service).
@@ -19,6 +20,7 @@ pub mod endpoints;
 pub mod endpointslice;
 pub mod gc;
 pub mod job;
+pub mod kpa;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod podgc;

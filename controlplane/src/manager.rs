@@ -18,6 +18,7 @@ use crate::controllers::endpoints::EndpointsController;
 use crate::controllers::endpointslice::EndpointSliceController;
 use crate::controllers::gc::GarbageCollector;
 use crate::controllers::job::JobController;
+use crate::controllers::kpa::KpaController;
 use crate::controllers::namespace::NamespaceController;
 use crate::controllers::nodelifecycle::{NodeLifecycle, TaintEviction};
 use crate::controllers::podgc::PodGc;
@@ -57,6 +58,7 @@ struct Controllers {
     replicaset: ReplicaSetController,
     deployment: DeploymentController,
     job: JobController,
+    kpa: KpaController,
     gc: GarbageCollector,
     namespace: NamespaceController,
     endpoints: EndpointsController,
@@ -75,6 +77,7 @@ impl Controllers {
             replicaset: ReplicaSetController::new(ctx),
             deployment: DeploymentController::new(ctx),
             job: JobController::new(ctx),
+            kpa: KpaController::new(ctx),
             gc: GarbageCollector::new(ctx),
             namespace: NamespaceController::new(ctx),
             endpoints: EndpointsController::new(ctx),
@@ -92,6 +95,7 @@ impl Controllers {
         tokio::spawn(self.replicaset.run(shutdown.clone()));
         tokio::spawn(self.deployment.run(shutdown.clone()));
         tokio::spawn(self.job.run(shutdown.clone()));
+        tokio::spawn(self.kpa.run(shutdown.clone()));
         tokio::spawn(self.gc.run(shutdown.clone()));
         tokio::spawn(self.namespace.run(shutdown.clone()));
         tokio::spawn(self.endpoints.run(shutdown.clone()));

@@ -2,6 +2,7 @@
 //! One binary, a module per area.
 
 mod agent;
+mod autoscaling;
 mod cluster;
 mod deployments;
 mod http;

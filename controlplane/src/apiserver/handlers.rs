@@ -1,9 +1,11 @@
 //! The handlers: one file per verb or subresource. [`resource`] dispatches every request
 //! the router does not match by path, by verb, to [`read`] (get, list), [`write`](mod@write) (create,
 //! update, delete, deletecollection), [`patch`] (the patch types and server-side apply),
-//! [`watch`], [`scale`], [`binding`] and [`log`]; [`discovery`] and [`openapi`] describe
+//! [`watch`], [`scale`], [`binding`] and [`log`], and to [`activation`] (the create-only
+//! `activations` of `autoscaling.skiff.dev`); [`discovery`] and [`openapi`] describe
 //! the API; [`modules`] serves the wasm module store (`/skiff/v1/modules/`).
 
+pub mod activation;
 pub mod binding;
 pub mod discovery;
 pub mod log;

@@ -278,6 +278,24 @@ impl Client {
         Ok(written.object)
     }
 
+    /// Sets the replicas of a scalable object of `kind` through its `scale` subresource,
+    /// as `kubectl scale` and the autoscalers do. Returns the object as stored.
+    pub async fn scale(
+        &self,
+        kind: &'static ResourceKind,
+        namespace: Option<&str>,
+        name: &str,
+        replicas: u32,
+    ) -> ApiResult<Value> {
+        let path = Self::path(kind, namespace, Some(name), None);
+        let desired = json!({"spec": {"replicas": replicas}});
+        let written = write::modify(&self.state, &path, &self.query(), |current| {
+            crate::apiserver::handlers::scale::apply_scale(current, &desired)
+        })
+        .await?;
+        Ok(written.object)
+    }
+
     /// Deletes an object of `kind` as `params` say; returns what the API answers, as
     /// [`delete_with`](Self::delete_with).
     pub async fn delete_dynamic(

@@ -1,7 +1,8 @@
 //! [`Config`]: the timings and switches of the controller manager — how fast a dead node is
 //! noticed and its pods moved ([`DEFAULT_NODE_MONITOR_GRACE`], [`DEFAULT_TOLERATION`]) and
 //! how many finished pods are kept ([`DEFAULT_TERMINATED_POD_THRESHOLD`]) — with the
-//! reasons for their defaults.
+//! reasons for their defaults — and the request-driven autoscaler's defaults
+//! ([`autoscaler`](Config::autoscaler)).
 
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct Config {
     /// Terminated pods kept cluster-wide before the oldest are deleted
     /// (`--terminated-pod-gc-threshold`; 0 keeps them all).
     pub terminated_pod_threshold: usize,
+    /// The request-driven autoscaler's cluster-wide defaults.
+    pub autoscaler: crate::controllers::kpa::config::Config,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             node_monitor_grace: DEFAULT_NODE_MONITOR_GRACE,
             default_toleration: DEFAULT_TOLERATION,
             terminated_pod_threshold: DEFAULT_TERMINATED_POD_THRESHOLD,
+            autoscaler: Default::default(),
         }
     }
 }

@@ -2,9 +2,11 @@
 //! field): object names per kind, label keys and values, and the required parts of the
 //! specs that Skiff acts on.
 //!
-//! Parts: `service` checks a Service's spec; `probe` a container's probes; `cause` builds
-//! the field causes they all report.
+//! Parts: `service` checks a Service's spec; `probe` a container's probes; `autoscaling` a
+//! Deployment's `autoscaling.knative.dev/*` annotations; `cause` builds the field causes
+//! they all report.
 
+mod autoscaling;
 mod cause;
 mod probe;
 mod service;
@@ -49,7 +51,11 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<FieldCause> {
                 causes.push(required("spec", "Required value"));
             }
         }
-        "Deployment" | "ReplicaSet" => check_workload(object, &mut causes),
+        "Deployment" => {
+            check_workload(object, &mut causes);
+            autoscaling::check(object, &mut causes);
+        }
+        "ReplicaSet" => check_workload(object, &mut causes),
         "Job" => match object.pointer("/spec/template/spec") {
             Some(spec) => check_pod_spec("spec.template.spec", spec, &mut causes),
             None => causes.push(required("spec.template.spec", "Required value")),

@@ -19,7 +19,7 @@ pub async fn api_versions() -> Json<Value> {
 
 /// `GET /apis`.
 pub async fn api_groups() -> Json<Value> {
-    let groups: Vec<Value> = group_versions()
+    let mut groups: Vec<Value> = group_versions()
         .into_iter()
         .filter(|(group, _)| !group.is_empty())
         .map(|(group, version)| {
@@ -27,11 +27,15 @@ pub async fn api_groups() -> Json<Value> {
             json!({"name": group, "versions": [gv], "preferredVersion": gv})
         })
         .collect();
+    groups.push(super::activation::group());
     Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
 }
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`; `None` when not served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if group == skiff_model::activation::GROUP && version == skiff_model::activation::VERSION {
+        return Some(super::activation::resource_list());
+    }
     let kinds: Vec<&ResourceKind> = KINDS
         .iter()
         .filter(|k| k.group == group && k.version == version)

@@ -1,11 +1,13 @@
 //! Dispatch of every request the router does not match by path: per-group-version
 //! discovery and OpenAPI documents, and resource requests by verb — list, watch, get,
 //! create, update, patch, delete, deletecollection, and the `status`, `scale`, `binding`
-//! and `log` subresources.
+//! and `log` subresources; and the create-only `activations` ([`activation`]).
 
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::write::{self, DeleteOptions, Written};
-use crate::apiserver::handlers::{binding, discovery, log, openapi, patch, read, scale, watch};
+use crate::apiserver::handlers::{
+    activation, binding, discovery, log, openapi, patch, read, scale, watch,
+};
 use crate::apiserver::request::body::{self, MediaType};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::{Query, url_pairs};
@@ -48,6 +50,9 @@ async fn dispatch(
     body: Body,
 ) -> ApiResult<Response> {
     let path = uri.path();
+    if let Some(namespace) = activation::route(method, path) {
+        return activation::handle(state, &namespace?, headers, body).await;
+    }
     if let Some(response) = non_resource(method, path) {
         return response;
     }
@@ -204,10 +209,16 @@ fn non_resource(method: &Method, path: &str) -> Option<ApiResult<Response>> {
         ["api", version] => ("", *version),
         ["apis", group, version] => (*group, *version),
         ["apis", group] => {
-            let versions: Vec<_> = skiff_model::kinds::group_versions()
+            let mut versions: Vec<_> = skiff_model::kinds::group_versions()
                 .into_iter()
                 .filter(|(g, _)| g == group)
                 .collect();
+            if *group == skiff_model::activation::GROUP {
+                versions.push((
+                    skiff_model::activation::GROUP,
+                    skiff_model::activation::VERSION,
+                ));
+            }
             return Some(match versions.first() {
                 Some((g, v)) => {
                     let gv = serde_json::json!({"groupVersion": format!("{g}/{v}"), "version": v});
