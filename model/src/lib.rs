@@ -4,6 +4,8 @@
 //! Parts:
 //! - [`quantity`]: resource quantities (`64Mi`, `500m`), read exactly.
 //! - [`selector`]: label and field selectors.
+//! - [`goduration`]: durations in Go's syntax (`1m30s`), as Kubernetes and Knative write
+//!   them in annotations and messages.
 //! - [`time`]: the clock as Kubernetes writes it (`Time`, `MicroTime`, RFC 3339 text).
 //! - [`kinds`]: the table of resource types served, with their names, scope and storage
 //!   keys.
@@ -20,6 +22,7 @@
 pub mod activation;
 pub mod events;
 pub mod field;
+pub mod goduration;
 pub mod kinds;
 pub mod labels;
 pub mod meta;

@@ -11,8 +11,7 @@
 //! writes only when the replicas change, with a Normal event; bad annotations found at
 //! runtime get a Warning event and the Deployment is left as it is.
 //!
-//! Parts: [`annotations`] and [`config`] (what is asked, cluster defaults), [`goduration`]
-//! (Knative's duration syntax), [`window`] (the windowed averages), [`scaler`] (Knative's
+//! Parts: [`annotations`] and [`config`] (what is asked, cluster defaults), [`window`] (the windowed averages), [`scaler`] (Knative's
 //! decision), [`bounds`] (min/max/initial scale, scale to zero, activation), [`track`] (one
 //! Deployment's memory and evaluation), [`workload`] (its pods and Services), [`figures`]
 //! (the data plane's figures, a seam for tests).
@@ -21,7 +20,6 @@ pub mod annotations;
 pub mod bounds;
 pub mod config;
 pub mod figures;
-pub mod goduration;
 pub mod scaler;
 pub mod track;
 pub mod window;

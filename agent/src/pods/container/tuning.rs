@@ -11,6 +11,7 @@
 //! silently replaced by the default.
 
 use k8s_openapi::api::core::v1::Pod;
+use skiff_model::goduration;
 use std::time::Duration;
 
 /// Annotation setting the requests an HTTP container runs at once.
@@ -104,37 +105,13 @@ impl Tuning {
 /// Parses a Go `time.ParseDuration` string without a sign: one or more decimal numbers,
 /// each with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), e.g. `1h30m`, `1.5s`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    if text.is_empty() {
-        return None;
+    match goduration::parse(text)? {
+        goduration::Signed {
+            negative: false,
+            magnitude,
+        } if !text.starts_with('+') => Some(magnitude),
+        _ => None,
     }
-    let mut rest = text;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..number_len];
-        if number.is_empty() || number == "." {
-            return None;
-        }
-        let value: f64 = number.parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += value * scale;
-    }
-    Duration::try_from_secs_f64(total).ok()
 }
 
 #[cfg(test)]

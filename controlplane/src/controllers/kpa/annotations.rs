@@ -8,7 +8,7 @@
 //! [`Config`] filling what is not annotated), [`Problem`] and [`Settings`].
 
 use super::config::Config;
-use super::goduration;
+use skiff_model::goduration;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

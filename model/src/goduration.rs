@@ -1,4 +1,4 @@
-//! Durations as Knative reads and prints them — Go's `time.ParseDuration` syntax
+//! Durations as Kubernetes and Knative read and print them — Go's `time.ParseDuration` syntax
 //! ([`parse`]: `60s`, `1m30s`, `1.5h`, `500ms`, `-5s`) and `time.Duration.String()`
 //! ([`format`]: `1h0m0s`) — so that annotation values and error messages read as Knative's.
 
