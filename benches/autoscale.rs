@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::load::{self, Load, micros};
-use support::{Process, Server, agent, machine, wait_node};
+use support::{Process, Server, machine, skiff, wait_node};
 
 mod support;
 
@@ -143,12 +143,23 @@ impl Cluster {
             ],
         )
         .await;
-        let agent = agent(
-            &server.kubeconfig,
-            dir.path(),
-            "autoscale",
-            max_pods,
-            &["--listen", &format!("{NODE_IP}:0")],
+        // Its own loopback address: node ports bind the agent's listen IP.
+        let agent = Process(
+            skiff()
+                .args([
+                    "agent",
+                    "--name",
+                    "autoscale",
+                    "--listen",
+                    &format!("{NODE_IP}:0"),
+                ])
+                .args(["--max-pods", &max_pods.to_string()])
+                .arg("--kubeconfig")
+                .arg(&server.kubeconfig)
+                .arg("--data-dir")
+                .arg(dir.path().join("autoscale"))
+                .spawn()
+                .expect("spawn skiff agent"),
         );
         wait_node(&server.client, "autoscale").await;
         Self {

@@ -20,7 +20,7 @@ pub mod activate;
 
 use super::body::{ProxyBody, text};
 use super::stats::{self, Key};
-use super::table::{PortRef, RouteTable};
+use super::table::{PortRef, PortRoute, RouteTable};
 use crate::config::ActivatorConfig;
 use activate::Activate;
 use http::{Request, Response, StatusCode};
@@ -100,7 +100,14 @@ impl Activator {
 
     /// Holds `request`, which found no ready endpoint for `target`, until one appears or
     /// a bound is reached; see the module docs.
-    pub(crate) async fn hold(&self, target: &PortRef, request: Request<ProxyBody>) -> Outcome {
+    /// `servable` tells whether a port's endpoints can take a request now (a local
+    /// endpoint whose pod no longer serves cannot).
+    pub(crate) async fn hold(
+        &self,
+        target: &PortRef,
+        request: Request<ProxyBody>,
+        servable: impl Fn(&PortRoute) -> bool,
+    ) -> Outcome {
         let key = &target.service.key;
         let port = target.port().port;
         let service = self.service(key);
@@ -129,7 +136,7 @@ impl Activator {
         let deadline = tokio::time::Instant::now() + self.config.timeout;
         let mut routes = self.routes.clone();
         loop {
-            let readiness = readiness(&routes.borrow_and_update(), key, port);
+            let readiness = readiness(&routes.borrow_and_update(), key, port, &servable);
             match readiness {
                 Readiness::Ready(target) => {
                     drop(place);
@@ -343,15 +350,21 @@ impl Drop for Place {
     }
 }
 
-/// Whether `table` has a ready endpoint for `port` of Service `key`.
-fn readiness(table: &RouteTable, key: &Key, port: u16) -> Readiness {
+/// Whether `table` has a ready endpoint for `port` of Service `key` that can take a
+/// request now.
+fn readiness(
+    table: &RouteTable,
+    key: &Key,
+    port: u16,
+    servable: &impl Fn(&PortRoute) -> bool,
+) -> Readiness {
     let Some(service) = table.service(&key.0, &key.1) else {
         return Readiness::Gone;
     };
     let Some(index) = service.ports.iter().position(|p| p.port == port) else {
         return Readiness::Gone;
     };
-    if service.ports[index].endpoints.is_empty() {
+    if !servable(&service.ports[index]) {
         return Readiness::Waiting;
     }
     Readiness::Ready(PortRef {

@@ -101,6 +101,15 @@ impl LocalPods {
             .cloned()
     }
 
+    /// Whether `pod` serves `port` now (what [`handler`](Self::handler) would find),
+    /// without taking the handler.
+    pub fn serves(&self, pod: &PodKey, port: u16) -> bool {
+        read(&self.table)
+            .get(pod)
+            .and_then(|ports| ports.get(&port))
+            .is_some_and(|s| !s.is_draining())
+    }
+
     /// The request handler of `port` of `pod`, unless there is none or it drains: what
     /// the request path needs, without copying the rest of [`Served`].
     pub fn handler(&self, pod: &PodKey, port: u16) -> Option<HttpHandler> {

@@ -14,9 +14,9 @@
 //! retried: bodies of a known length up to [`REPLAY_LIMIT`] are read before the first
 //! attempt; longer or unsized bodies stream, with a single attempt at a peer.
 //!
-//! A request for a Service port with no ready endpoint at all goes to the
-//! [`activator`](super::activator) first, when there is one, which holds it until an
-//! endpoint appears or answers it.
+//! A request for a Service port with no endpoint that can take it (none at all, or only
+//! local pods that stopped serving) goes to the [`activator`](super::activator) first,
+//! when there is one, which holds it until an endpoint appears or answers it.
 
 use super::activator::{Activator, Outcome};
 use super::balancer;
@@ -24,7 +24,7 @@ use super::body::{ProxyBody, text};
 use super::forward::{ForwardError, Forwarder, NOT_SERVED};
 use super::local::LocalPods;
 use super::stats::{CodeCounts, Delivery, Load};
-use super::table::{Endpoint, Place, PortRef};
+use super::table::{Endpoint, Place, PortRef, PortRoute};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
@@ -91,8 +91,9 @@ impl Proxy {
         let started = Instant::now();
         let released;
         let (target, request) = match &self.activator {
-            Some(activator) if target.port().endpoints.is_empty() => {
-                match activator.hold(target, request).await {
+            Some(activator) if !self.servable(target.port()) => {
+                let servable = |port: &PortRoute| self.servable(port);
+                match activator.hold(target, request, servable).await {
                     Outcome::Released(to, request) => {
                         released = to;
                         (&released, request)
@@ -116,6 +117,17 @@ impl Proxy {
             None => stats.unrouted.add(code),
         }
         response
+    }
+
+    /// Whether some endpoint of `port` can take a request now: a peer's (its agent
+    /// answers for it), or a local pod that serves. Endpoints of local pods that stopped
+    /// serving stay listed until the EndpointSlice catches up — the moment a Service
+    /// goes to zero — and a request then is held like one with no endpoint at all.
+    fn servable(&self, port: &PortRoute) -> bool {
+        port.endpoints.iter().any(|endpoint| match &endpoint.place {
+            Place::Peer { .. } => true,
+            Place::Local => self.local.serves(&endpoint.pod, endpoint.target_port),
+        })
     }
 
     async fn attempt<'t>(

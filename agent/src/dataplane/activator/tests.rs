@@ -148,7 +148,9 @@ impl Fixture {
         let target = self.target();
         tokio::spawn(async move {
             let request = Request::new(ProxyBody::full("held body"));
-            activator.hold(&target, request).await
+            activator
+                .hold(&target, request, |port| !port.endpoints.is_empty())
+                .await
         })
     }
 
