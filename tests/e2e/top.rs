@@ -15,7 +15,9 @@ use std::process::Command;
 /// The kubectl minor versions `top` is checked with.
 const VERSIONS: [&str; 2] = ["1.27", "1.33"];
 
-/// The kubectl binary of `version`.
+/// The kubectl binary of `version` (`kubectl.1.27` beside the `kubectl` on PATH, as
+/// the gcloud SDK installs them), or that `kubectl` itself on a machine without
+/// versioned binaries (said on stderr).
 fn kubectl_binary(version: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
@@ -34,7 +36,10 @@ fn kubectl_binary(version: &str) -> PathBuf {
     dirs.iter()
         .flat_map(|d| names.iter().map(move |n| d.join(n)))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("no kubectl {version} found beside kubectl or on PATH"))
+        .unwrap_or_else(|| {
+            eprintln!("no kubectl {version} beside kubectl or on PATH; using kubectl");
+            PathBuf::from("kubectl")
+        })
 }
 
 /// Runs kubectl `binary` against `server`; stdout on success, `None` (with stderr
