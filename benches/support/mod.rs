@@ -1,9 +1,11 @@
 //! What the end-to-end benchmarks share: real `skiff server` and `skiff agent` processes
 //! (killed when dropped), a kube client for the server, and the machine's description;
-//! `load`, a closed-loop HTTP load generator. Each benchmark uses a part of it.
+//! `load`, a closed-loop HTTP load generator; `observe`, process CPU and agents' stats
+//! streams. Each benchmark uses a part of it.
 #![allow(dead_code)]
 
 pub mod load;
+pub mod observe;
 
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
