@@ -3,7 +3,8 @@
 //! request for a Service with no ready endpoint is held while the Service "scales" (the
 //! test publishes who scales it, as the autoscaler does, and writes the EndpointSlice the
 //! scaled pod would get), then goes on to the pod; a full queue answers 503, a wait past
-//! the bound 504, and a Service nobody scales 503 at once. The autoscaler itself is not
+//! the bound 504, and a Service nobody scales 503 at once. A request that finds every
+//! endpoint busy is held the same way until one has room. The autoscaler itself is not
 //! here (the end-to-end tests run it).
 
 use bytes::Bytes;
@@ -117,13 +118,16 @@ impl Setup {
 
     /// Serves pod `web-1` on this node and writes its ready endpoint, as scaling up would.
     async fn scale_up(&self) -> Registration {
+        self.scale_up_with(HttpConfig::default()).await
+    }
+
+    /// [`scale_up`](Self::scale_up), with the pod's server configured by `config`.
+    async fn scale_up_with(&self, config: HttpConfig) -> Registration {
         let rt = Runtime::new(RuntimeConfig::default()).expect("runtime");
         let module = rt
             .load_file(programs::P2_HTTP_GUEST)
             .expect("load the HTTP guest");
-        let handler = rt
-            .http_handler(&module, HttpConfig::default())
-            .expect("handler");
+        let handler = rt.http_handler(&module, config).expect("handler");
         let pod = PodKey {
             namespace: "default".into(),
             name: "web-1".into(),
@@ -284,6 +288,50 @@ async fn held_requests_are_bounded_in_number_and_time() {
     assert_eq!(
         body,
         "no ready endpoint for service default/web within 2s\n"
+    );
+    setup.wait_for_held(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_every_endpoint_is_too_busy_for_waits_for_room() {
+    let setup = Setup::start("127.77.10.4", ActivatorConfig::default()).await;
+    setup.scaled();
+    // One slot, no queue: a second request in flight would be refused by the pod.
+    let _web = setup
+        .scale_up_with(HttpConfig {
+            max_concurrency: 1,
+            max_queue: Some(0),
+            ..HttpConfig::default()
+        })
+        .await;
+    let warm = answer(setup.get("/warm")).await;
+    assert_eq!(
+        warm,
+        (StatusCode::OK, "ok /warm".into()),
+        "the endpoint is routed"
+    );
+
+    let slow = setup.get("/sleep/500");
+    tokio::time::timeout(WAIT, async {
+        while setup
+            .dataplane
+            .pod_requests()
+            .iter()
+            .all(|(_, requests)| requests.in_flight == 0)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the slow request starts");
+    let waiting = setup.get("/after");
+    setup.wait_for_held(1).await;
+    assert!(!waiting.is_finished(), "held, not refused");
+    assert_eq!(answer(slow).await, (StatusCode::OK, "slept 500".into()));
+    assert_eq!(
+        answer(waiting).await,
+        (StatusCode::OK, "ok /after".into()),
+        "served once the slot is free"
     );
     setup.wait_for_held(0).await;
 }

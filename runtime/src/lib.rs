@@ -40,7 +40,7 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use guard::CPU_PERIOD;
-pub use http::handler::{HttpConfig, HttpHandler};
+pub use http::handler::{Admission, HttpConfig, HttpHandler, Refusal};
 pub use http::serve::serve;
 pub use limits::Limits;
 pub use log::{ContainerLog, LogConfig, LogLine, LogStream};

@@ -1,6 +1,7 @@
 //! The activator role: a request for a Service port with no ready endpoint is held here
 //! while the control plane scales the Service from zero, instead of failing at once
-//! ([`Activator::hold`]).
+//! ([`Activator::hold`]); so is one whose endpoints were all busy (every slot and queue
+//! place taken), while the Service scales up and its requests in flight end.
 //!
 //! The first such request of a Service starts its *driver*, a task that posts an
 //! activation (through [`Activate`]) with the count held, one call at a time, and again
@@ -9,7 +10,10 @@
 //! held requests get 503 as without an activator, and so does every request for
 //! [`REFUSAL_TTL`] after, without asking again. Otherwise they wait, each until the
 //! routing table (a watch channel, so every rebuild wakes them) has a ready endpoint for
-//! its Service port, and then go on to it; a bounded queue per Service (503 when full) and
+//! its Service port, and then go on to it — a request held because the endpoints were busy
+//! goes on each time one of the Service's requests ends ([`ServiceStats::vacated`], one
+//! held request per ending one) or the table changes, and at the latest after
+//! [`BUSY_RECHECK`]; a bounded queue per Service (503 when full) and
 //! a bounded wait (504) keep a Service that never comes up from piling requests up. A held
 //! request is no pod's request, and holds its place in the queue only while its client
 //! waits (its place is given back when the exchange is dropped).
@@ -19,7 +23,7 @@
 pub mod activate;
 
 use super::body::{ProxyBody, text};
-use super::stats::{self, Key};
+use super::stats::{self, Key, ServiceStats};
 use super::table::{PortRef, PortRoute, RouteTable};
 use crate::config::ActivatorConfig;
 use activate::Activate;
@@ -41,6 +45,11 @@ pub const REPOST_INTERVAL: Duration = Duration::from_secs(1);
 /// no endpoints and no autoscaler then costs one API call a second, not one per request,
 /// and an autoscaler created for it is noticed within a second.
 pub const REFUSAL_TTL: Duration = Duration::from_secs(1);
+
+/// Longest a request held because every endpoint was busy waits before it looks again,
+/// when no request of its Service ended meanwhile: room can also come from requests this
+/// agent does not see end (those a peer sent to the same pods).
+pub const BUSY_RECHECK: Duration = Duration::from_millis(20);
 
 /// Longest an activation call may take before it counts as failed. The API server answers
 /// in milliseconds; one that does not answer in 5 s is not going to scale anything soon.
@@ -64,6 +73,15 @@ struct ServiceHold {
     driving: AtomicBool,
     /// Until when "nobody scales it" stands; `None` while that is not known.
     refused: watch::Sender<Option<Instant>>,
+}
+
+/// Why a request is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shortage {
+    /// Its Service port had no endpoint that serves.
+    NoEndpoint,
+    /// Its Service port's endpoints were all busy.
+    Busy,
 }
 
 /// What became of a held request.
@@ -98,27 +116,36 @@ impl Activator {
         }
     }
 
-    /// Holds `request`, which found no ready endpoint for `target`, until one appears or
-    /// a bound is reached; see the module docs.
-    /// `servable` tells whether a port's endpoints can take a request now (a local
+    /// When a request held from now has waited long enough: the bound of one request's
+    /// holds, however many times it is held.
+    pub(crate) fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.config.timeout
+    }
+
+    /// Holds `request`, which found no endpoint of `target` to take it (`shortage` says
+    /// why), until one can or `deadline` (or another bound) is reached; see the module
+    /// docs. `can_take` tells whether a port's endpoints can take a request now (a local
     /// endpoint whose pod no longer serves cannot).
     pub(crate) async fn hold(
         &self,
         target: &PortRef,
         request: Request<ProxyBody>,
-        servable: impl Fn(&PortRoute) -> bool,
+        shortage: Shortage,
+        deadline: tokio::time::Instant,
+        can_take: impl Fn(&PortRoute) -> bool,
     ) -> Outcome {
         let key = &target.service.key;
         let port = target.port().port;
         let service = self.service(key);
         let now = Instant::now();
         if service.refused.borrow().is_some_and(|until| until > now) {
-            return Outcome::Answered(no_endpoint(key));
+            return Outcome::Answered(shortage.response(key));
         }
         let Some(place) = Place::take(&service, self.config.queue_depth) else {
             let message = format!(
-                "no ready endpoints for service {}/{}, and its queue of held requests is full ({}); try again later\n",
-                key.0, key.1, self.config.queue_depth
+                "{}, and its queue of held requests is full ({}); try again later\n",
+                shortage.describe(key),
+                self.config.queue_depth
             );
             return Outcome::Answered(text(StatusCode::SERVICE_UNAVAILABLE, message));
         };
@@ -133,43 +160,57 @@ impl Activator {
         let mut refused = service.refused.subscribe();
         self.drive(&service);
 
-        let deadline = tokio::time::Instant::now() + self.config.timeout;
+        let busy = shortage == Shortage::Busy;
+        let stats: Arc<ServiceStats> = target.service.stats.clone();
         let mut routes = self.routes.clone();
+        // A request the endpoints were too busy for waits for room (or a change of the
+        // routes since it was turned away) before it looks again.
+        routes.mark_unchanged();
+        let mut look = !busy;
         loop {
-            let readiness = readiness(&routes.borrow_and_update(), key, port, &servable);
-            match readiness {
-                Readiness::Ready(target) => {
-                    drop(place);
-                    return Outcome::Released(target, request);
+            if look {
+                let readiness = readiness(&routes.borrow_and_update(), key, port, &can_take);
+                match readiness {
+                    Readiness::Ready(target) => {
+                        drop(place);
+                        return Outcome::Released(target, request);
+                    }
+                    Readiness::Gone => {
+                        let message = format!(
+                            "service {}/{} port {port} went away while the request waited\n",
+                            key.0, key.1
+                        );
+                        return Outcome::Answered(text(StatusCode::SERVICE_UNAVAILABLE, message));
+                    }
+                    Readiness::Waiting => {}
                 }
-                Readiness::Gone => {
-                    let message = format!(
-                        "service {}/{} port {port} went away while the request waited\n",
-                        key.0, key.1
-                    );
-                    return Outcome::Answered(text(StatusCode::SERVICE_UNAVAILABLE, message));
-                }
-                Readiness::Waiting => {}
             }
+            look = true;
             if refused.borrow_and_update().is_some() {
-                return Outcome::Answered(no_endpoint(key));
+                return Outcome::Answered(shortage.response(key));
             }
             tokio::select! {
                 changed = routes.changed() => if changed.is_err() {
-                    return Outcome::Answered(no_endpoint(key));
+                    return Outcome::Answered(shortage.response(key));
                 },
                 _ = refused.changed() => {}
+                () = stats.vacated.notified(), if busy => {}
+                () = tokio::time::sleep(BUSY_RECHECK), if busy => {}
                 () = tokio::time::sleep_until(deadline) => {
+                    let message = match shortage {
+                        Shortage::NoEndpoint => "no ready endpoint",
+                        Shortage::Busy => "no endpoint with room",
+                    };
                     let message = format!(
-                        "no ready endpoint for service {}/{} within {:?}\n",
+                        "{message} for service {}/{} within {:?}\n",
                         key.0, key.1, self.config.timeout
                     );
                     return Outcome::Answered(text(StatusCode::GATEWAY_TIMEOUT, message));
                 }
                 () = self.shutdown.cancelled() => {
                     let message = format!(
-                        "no ready endpoints for service {}/{}, and this node is shutting down\n",
-                        key.0, key.1
+                        "{}, and this node is shutting down\n",
+                        shortage.describe(key)
                     );
                     return Outcome::Answered(text(StatusCode::SERVICE_UNAVAILABLE, message));
                 }
@@ -373,13 +414,27 @@ fn readiness(
     })
 }
 
-/// The answer without a ready endpoint when nobody scales the Service (as without an
-/// activator).
-fn no_endpoint(key: &Key) -> Response<ProxyBody> {
-    text(
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("no ready endpoints for service {}/{}\n", key.0, key.1),
-    )
+impl Shortage {
+    /// What kept a request for Service `key` from an endpoint, for a message.
+    fn describe(self, key: &Key) -> String {
+        match self {
+            Shortage::NoEndpoint => format!("no ready endpoints for service {}/{}", key.0, key.1),
+            Shortage::Busy => format!(
+                "every endpoint of service {}/{} is busy (too many requests in flight)",
+                key.0, key.1
+            ),
+        }
+    }
+
+    /// The 503 for a request with this shortage that is not held (no activator, or
+    /// nobody scales the Service).
+    pub(crate) fn response(self, key: &Key) -> Response<ProxyBody> {
+        let message = match self {
+            Shortage::NoEndpoint => format!("{}\n", self.describe(key)),
+            Shortage::Busy => format!("{}; try again\n", self.describe(key)),
+        };
+        text(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! `TCP_NODELAY` ([`Forwarder`]), naming the pod in the [`FORWARD_TO`] header
 //! (`namespace/pod/port`). The peer's endpoint hands such requests, before its own routes,
 //! to [`serve_forwarded`], which serves them from its local pods only (never forwarding
-//! again, so there are no loops). When the pod is not there, or draining, it answers 503
-//! with [`NOT_SERVED`]: the request was not processed, and the sender may try another
+//! again, so there are no loops). When the pod is not there, or draining, or has no room
+//! (every slot and queue place taken), it answers 503 with [`NOT_SERVED`] (valued
+//! [`BUSY`] for the last): the request was not processed, and the sender may try another
 //! endpoint whatever its method. A request served here is counted in its pod's delivered
 //! requests here, once (the sender counts only its own load on the endpoint).
 
@@ -19,6 +20,7 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use skiff_runtime::Refusal;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,6 +30,9 @@ pub const FORWARD_TO: HeaderName = HeaderName::from_static("skiff-forward-to");
 
 /// The header of a peer's answer meaning "not processed: try another endpoint".
 pub const NOT_SERVED: HeaderName = HeaderName::from_static("skiff-not-served");
+
+/// The value of [`NOT_SERVED`] when the pod was there but had no room.
+pub const BUSY: HeaderValue = HeaderValue::from_static("busy");
 
 /// How long connecting to a peer may take before another endpoint is tried. Peers are
 /// on the cluster's network: a connection takes well under a millisecond, so a second
@@ -163,8 +168,20 @@ pub(crate) async fn serve_forwarded(
         Some(requests) => requests.clone(),
         None => stats::lock(registry).requests(&(key.namespace, key.name)),
     };
+    let admission = match handler.admit() {
+        Ok(admission) => admission,
+        Err(refusal) => {
+            let mut response = refusal.response().map(ProxyBody::boxed);
+            let value = match refusal {
+                Refusal::Full => BUSY,
+                Refusal::Closed => HeaderValue::from_static("1"),
+            };
+            response.headers_mut().insert(NOT_SERVED, value);
+            return response;
+        }
+    };
     let delivery = Delivery::start(&requests);
-    let response = handler.handle(request).await;
+    let response = admission.handle(request).await;
     response.map(|b| ProxyBody::boxed(b).with_delivery(delivery))
 }
 

@@ -101,13 +101,13 @@ impl LocalPods {
             .cloned()
     }
 
-    /// Whether `pod` serves `port` now (what [`handler`](Self::handler) would find),
-    /// without taking the handler.
-    pub fn serves(&self, pod: &PodKey, port: u16) -> bool {
+    /// Whether `pod` serves `port` now (what [`handler`](Self::handler) would find) and
+    /// its handler would admit a request, without taking the handler.
+    pub fn has_room(&self, pod: &PodKey, port: u16) -> bool {
         read(&self.table)
             .get(pod)
             .and_then(|ports| ports.get(&port))
-            .is_some_and(|s| !s.is_draining())
+            .is_some_and(|s| !s.is_draining() && s.handler.has_room())
     }
 
     /// The request handler of `port` of `pod`, unless there is none or it drains: what

@@ -14,14 +14,19 @@
 //! retried: bodies of a known length up to [`REPLAY_LIMIT`] are read before the first
 //! attempt; longer or unsized bodies stream, with a single attempt at a peer.
 //!
-//! A request for a Service port with no endpoint that can take it (none at all, or only
-//! local pods that stopped serving) goes to the [`activator`](super::activator) first,
-//! when there is one, which holds it until an endpoint appears or answers it.
+//! A local pod whose slots and queue are all taken refuses a request before taking it
+//! ([`HttpHandler::admit`](skiff_runtime::HttpHandler::admit)), and a peer's pod answers
+//! "not served" for the same reason: the request goes to another endpoint. A request no
+//! endpoint took — there were none that serve, or all were busy — comes back untouched
+//! ([`Attempt::Untaken`]) and goes to the [`activator`](super::activator), when there is
+//! one, which holds it until an endpoint can take it (and the request is tried again) or
+//! answers it; without one it gets 503. So the request path does no more work than
+//! routing until a request finds no room.
 
-use super::activator::{Activator, Outcome};
+use super::activator::{Activator, Outcome, Shortage};
 use super::balancer;
 use super::body::{ProxyBody, text};
-use super::forward::{ForwardError, Forwarder, NOT_SERVED};
+use super::forward::{BUSY, ForwardError, Forwarder, NOT_SERVED};
 use super::local::LocalPods;
 use super::stats::{CodeCounts, Delivery, Load};
 use super::table::{Endpoint, Place, PortRef, PortRoute};
@@ -30,6 +35,7 @@ use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Body;
+use skiff_runtime::Refusal;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -60,6 +66,15 @@ enum Failure {
     Peer(String),
 }
 
+/// What became of a request's attempt at a Service port's endpoints.
+enum Attempt<'t> {
+    /// It has its answer: an endpoint's response (with the endpoint's answer counts), or
+    /// this agent's for a failure.
+    Answered(Response<ProxyBody>, Option<&'t CodeCounts>),
+    /// No endpoint took it, for this reason; here it is back, not processed anywhere.
+    Untaken(Request<ProxyBody>, Shortage),
+}
+
 impl Proxy {
     /// A proxy to `local` pods and, through `forwarder`, to peers'; `activator` holds
     /// requests for Service ports without a ready endpoint (without one they get 503).
@@ -81,67 +96,68 @@ impl Proxy {
     }
 
     /// Delivers `request` to an endpoint of `target` and answers with its response, or
-    /// with 503 (no ready endpoint) or 502 (the peer failed) naming the Service — or what
-    /// the activator answers. Records the answer in the Service's metrics.
+    /// with 503 (no endpoint could take it) or 502 (the peer failed) naming the Service —
+    /// or what the activator answers. Records the answer in the Service's metrics.
     pub(crate) async fn route(
         &self,
         target: &PortRef,
         request: Request<ProxyBody>,
     ) -> Response<ProxyBody> {
         let started = Instant::now();
-        let released;
-        let (target, request) = match &self.activator {
-            Some(activator) if !self.servable(target.port()) => {
-                let servable = |port: &PortRoute| self.servable(port);
-                match activator.hold(target, request, servable).await {
-                    Outcome::Released(to, request) => {
-                        released = to;
-                        (&released, request)
-                    }
-                    Outcome::Answered(response) => {
-                        let stats = &target.service.stats;
-                        stats.durations.observe(started.elapsed());
-                        stats.unrouted.add(response.status().as_u16());
-                        return response;
-                    }
-                }
+        let (mut request, mut shortage) = match self.attempt(target, request).await {
+            Attempt::Answered(response, answers) => {
+                return record(target, started, response, answers);
             }
-            _ => (target, request),
+            Attempt::Untaken(request, shortage) => (request, shortage),
         };
-        let (response, answers) = self.attempt(target, request).await;
-        let stats = &target.service.stats;
-        stats.durations.observe(started.elapsed());
-        let code = response.status().as_u16();
-        match answers {
-            Some(answers) => answers.add(code),
-            None => stats.unrouted.add(code),
+        let Some(activator) = &self.activator else {
+            let response = shortage.response(&target.service.key);
+            return record(target, started, response, None);
+        };
+        let deadline = activator.deadline();
+        let can_take = |port: &PortRoute| self.can_take(port);
+        loop {
+            match activator
+                .hold(target, request, shortage, deadline, can_take)
+                .await
+            {
+                Outcome::Answered(response) => return record(target, started, response, None),
+                Outcome::Released(to, released) => match self.attempt(&to, released).await {
+                    Attempt::Answered(response, answers) => {
+                        return record(&to, started, response, answers);
+                    }
+                    Attempt::Untaken(back, why) => (request, shortage) = (back, why),
+                },
+            }
         }
-        response
     }
 
-    /// Whether some endpoint of `port` can take a request now: a peer's (its agent
-    /// answers for it), or a local pod that serves. Endpoints of local pods that stopped
-    /// serving stay listed until the EndpointSlice catches up — the moment a Service
-    /// goes to zero — and a request then is held like one with no endpoint at all.
-    fn servable(&self, port: &PortRoute) -> bool {
+    /// Whether some endpoint of `port` may take a request now: a peer's (its agent
+    /// answers for it), or a local pod that serves and has room. Endpoints of local pods
+    /// that stopped serving stay listed until the EndpointSlice catches up — the moment a
+    /// Service goes to zero — and cannot.
+    fn can_take(&self, port: &PortRoute) -> bool {
         port.endpoints.iter().any(|endpoint| match &endpoint.place {
             Place::Peer { .. } => true,
-            Place::Local => self.local.serves(&endpoint.pod, endpoint.target_port),
+            Place::Local => self.local.has_room(&endpoint.pod, endpoint.target_port),
         })
     }
 
-    async fn attempt<'t>(
-        &self,
-        target: &'t PortRef,
-        request: Request<ProxyBody>,
-    ) -> (Response<ProxyBody>, Option<&'t CodeCounts>) {
+    /// Tries the endpoints of `target` in the balancer's order, within the bounds in the
+    /// module docs.
+    async fn attempt<'t>(&self, target: &'t PortRef, request: Request<ProxyBody>) -> Attempt<'t> {
         let port = target.port();
+        let stats = &target.service.stats;
         let (parts, body) = request.into_parts();
         let idempotent = is_idempotent(&parts.method);
         let Some(mut pending) = Pending::new(parts, body).await else {
             let message = "cannot read the request body\n".to_string();
-            return (text(StatusCode::BAD_REQUEST, message), None);
+            return Attempt::Answered(text(StatusCode::BAD_REQUEST, message), None);
         };
+        // A request that was not served by its last try can still be held, when there is
+        // an activator: keep it whole until then.
+        let holdable = self.activator.is_some();
+        let mut busy = false;
         let most = port.endpoints.len().min(MAX_PICKS);
         let mut tried = [usize::MAX; MAX_PICKS];
         let mut picks = 0;
@@ -160,12 +176,19 @@ impl Proxy {
                     else {
                         continue; // Not serving (yet, or any more): not processed.
                     };
+                    let admission = match handler.admit() {
+                        Ok(admission) => admission,
+                        Err(refusal) => {
+                            busy |= refusal == Refusal::Full;
+                            continue; // Not taken: not processed.
+                        }
+                    };
                     let Some(request) = pending.next(true) else {
                         break;
                     };
-                    let load = Load::start(&endpoint.load);
+                    let load = Load::start(&endpoint.load, stats);
                     let delivery = endpoint.requests.as_ref().map(Delivery::start);
-                    let response = handler.handle(request).await;
+                    let response = admission.handle(request).await;
                     let response = response.map(|b| {
                         let body = ProxyBody::boxed(b).with_load(load);
                         match delivery {
@@ -173,18 +196,18 @@ impl Proxy {
                             None => body,
                         }
                     });
-                    return (response, Some(&endpoint.answers));
+                    return Attempt::Answered(response, Some(&endpoint.answers));
                 }
                 Place::Peer { authority, .. } => {
                     if sends == MAX_ATTEMPTS {
                         break;
                     }
-                    let last = sends + 1 == MAX_ATTEMPTS || picks == most;
+                    let last = !holdable && (sends + 1 == MAX_ATTEMPTS || picks == most);
                     let Some(request) = pending.next(last) else {
                         break;
                     };
                     sends += 1;
-                    let load = Load::start(&endpoint.load);
+                    let load = Load::start(&endpoint.load, stats);
                     if let Some(forwarded) = &endpoint.forwarded {
                         forwarded.fetch_add(1, Ordering::Relaxed);
                     }
@@ -197,13 +220,14 @@ impl Proxy {
                             if response.headers().contains_key(NOT_SERVED)
                                 && pending.can_replay() =>
                         {
+                            busy |= response.headers().get(NOT_SERVED) == Some(&BUSY);
                             tracing::debug!(pod = ?endpoint.pod, "the peer did not serve the request; trying another endpoint");
                             failure = Failure::NoEndpoint;
                         }
                         Ok(mut response) => {
                             response.headers_mut().remove(NOT_SERVED);
                             let response = response.map(|b| ProxyBody::incoming(b).with_load(load));
-                            return (response, Some(&endpoint.answers));
+                            return Attempt::Answered(response, Some(&endpoint.answers));
                         }
                         Err(error) => {
                             let retry = pending.can_replay()
@@ -218,22 +242,44 @@ impl Proxy {
                 }
             }
         }
-        let service = target.service.display();
-        let response = match failure {
-            Failure::NoEndpoint => text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("no ready endpoints for service {service}\n"),
-            ),
-            Failure::Peer(why) => {
-                tracing::warn!(service = %service, error = %why, "request to a peer failed");
-                text(
-                    StatusCode::BAD_GATEWAY,
-                    format!("service {service}: {why}\n"),
-                )
+        match failure {
+            Failure::NoEndpoint => {
+                let shortage = if busy {
+                    Shortage::Busy
+                } else {
+                    Shortage::NoEndpoint
+                };
+                match pending.into_request() {
+                    Some(request) => Attempt::Untaken(request, shortage),
+                    None => Attempt::Answered(shortage.response(&target.service.key), None),
+                }
             }
-        };
-        (response, None)
+            Failure::Peer(why) => {
+                let service = target.service.display();
+                tracing::warn!(service = %service, error = %why, "request to a peer failed");
+                let message = format!("service {service}: {why}\n");
+                Attempt::Answered(text(StatusCode::BAD_GATEWAY, message), None)
+            }
+        }
     }
+}
+
+/// Records `response`, answered for `target`'s Service after starting at `started`, in
+/// the Service's metrics (and in the endpoint's `answers` when one answered).
+fn record(
+    target: &PortRef,
+    started: Instant,
+    response: Response<ProxyBody>,
+    answers: Option<&CodeCounts>,
+) -> Response<ProxyBody> {
+    let stats = &target.service.stats;
+    stats.durations.observe(started.elapsed());
+    let code = response.status().as_u16();
+    match answers {
+        Some(answers) => answers.add(code),
+        None => stats.unrouted.add(code),
+    }
+    response
 }
 
 /// What went wrong with `endpoint`'s peer, for a message.
@@ -290,6 +336,15 @@ impl Pending {
             parts: Some(parts),
             body,
         })
+    }
+
+    /// The request as it came, when no attempt took it (`None` once one did).
+    fn into_request(self) -> Option<Request<ProxyBody>> {
+        let body = match self.body {
+            PendingBody::Bytes(bytes) => ProxyBody::full(bytes),
+            PendingBody::Stream(body) => body?,
+        };
+        Some(Request::from_parts(self.parts?, body))
     }
 
     /// Whether another attempt can be made after the next.

@@ -24,20 +24,29 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 const CODE_SLOTS: usize = 8;
 
 /// A request outstanding at an endpoint, counted from its creation until dropped (which
-/// is when the response body has been sent on, or the attempt failed).
-pub(crate) struct Load(Arc<AtomicUsize>);
+/// is when the response body has been sent on, or the attempt failed). Dropping it also
+/// tells requests held for its Service because every endpoint was busy that one may have
+/// room now ([`ServiceStats::vacated`]).
+pub(crate) struct Load {
+    counter: Arc<AtomicUsize>,
+    service: Arc<ServiceStats>,
+}
 
 impl Load {
-    /// Counts one more request outstanding on `counter`.
-    pub(crate) fn start(counter: &Arc<AtomicUsize>) -> Self {
+    /// Counts one more request of `service` outstanding on `counter`.
+    pub(crate) fn start(counter: &Arc<AtomicUsize>, service: &Arc<ServiceStats>) -> Self {
         counter.fetch_add(1, Ordering::Relaxed);
-        Self(counter.clone())
+        Self {
+            counter: counter.clone(),
+            service: service.clone(),
+        }
     }
 }
 
 impl Drop for Load {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.counter.fetch_sub(1, Ordering::Relaxed);
+        self.service.vacated.notify_one();
     }
 }
 
@@ -197,6 +206,9 @@ impl Histogram {
 /// One Service's counters.
 #[derive(Default)]
 pub(crate) struct ServiceStats {
+    /// Told (one waiter per request) whenever a request of the Service this agent sent to
+    /// an endpoint ends: a request held because every endpoint was busy waits on it.
+    pub(crate) vacated: tokio::sync::Notify,
     /// Durations of its requests, to the response head.
     pub(crate) durations: Histogram,
     /// Answers given without reaching a pod (no ready endpoint, every attempt failed).
@@ -370,11 +382,17 @@ mod tests {
     #[test]
     fn a_load_counts_until_dropped() {
         let counter = Arc::new(AtomicUsize::new(0));
-        let a = Load::start(&counter);
-        let b = Load::start(&counter);
+        let service = Arc::new(ServiceStats::default());
+        let a = Load::start(&counter, &service);
+        let b = Load::start(&counter, &service);
         assert_eq!(counter.load(Ordering::Relaxed), 2);
         drop(a);
         drop(b);
         assert_eq!(counter.load(Ordering::Relaxed), 0);
+        use futures::FutureExt;
+        assert!(
+            service.vacated.notified().now_or_never().is_some(),
+            "an ending request tells a waiter its Service may have room"
+        );
     }
 }

@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -79,15 +79,14 @@ struct Inner {
 
 /// A request's place in the queue, given up when dropped — also when the request is
 /// abandoned while it waits.
-struct QueuePlace<'a> {
-    waiting: &'a AtomicUsize,
-    left: &'a Notify,
+struct QueuePlace {
+    inner: Arc<Inner>,
 }
 
-impl Drop for QueuePlace<'_> {
+impl Drop for QueuePlace {
     fn drop(&mut self) {
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        self.left.notify_waiters();
+        self.inner.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.inner.left.notify_waiters();
     }
 }
 
@@ -179,6 +178,41 @@ impl HttpHandler {
         }
     }
 
+    /// Whether a request would be admitted now: a slot is free or the queue has room.
+    pub fn has_room(&self) -> bool {
+        let inner = &self.inner;
+        !inner.aborted.is_cancelled()
+            && (inner.slots.available_permits() > 0
+                || inner.waiting.load(Ordering::Acquire) < inner.max_waiting)
+    }
+
+    /// Takes a slot for a request, or a place in the queue for one, without taking the
+    /// request yet: a caller that is refused still has its request and may take it
+    /// elsewhere.
+    pub fn admit(&self) -> std::result::Result<Admission, Refusal> {
+        let inner = &self.inner;
+        if inner.aborted.is_cancelled() {
+            return Err(Refusal::Closed);
+        }
+        if let Ok(permit) = inner.slots.clone().try_acquire_owned() {
+            return Ok(Admission {
+                handler: self.clone(),
+                claim: Claim::Slot(permit),
+            });
+        }
+        let queued = inner.waiting.fetch_add(1, Ordering::AcqRel);
+        let place = QueuePlace {
+            inner: inner.clone(),
+        };
+        if queued >= inner.max_waiting {
+            return Err(Refusal::Full);
+        }
+        Ok(Admission {
+            handler: self.clone(),
+            claim: Claim::Queued(place),
+        })
+    }
+
     /// Serves one request. Never fails: guest failures become 500, a full queue 503, an
     /// expired deadline 504, each with a plain-text body saying why.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
@@ -186,29 +220,64 @@ impl HttpHandler {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let inner = &self.inner;
-        if inner.aborted.is_cancelled() {
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "handler closed\n");
+        match self.admit() {
+            Ok(admission) => admission.handle(request).await,
+            Err(refusal) => refusal.response(),
         }
-        let permit = match inner.slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                let queued = inner.waiting.fetch_add(1, Ordering::AcqRel);
-                let place = QueuePlace {
-                    waiting: &inner.waiting,
-                    left: &inner.left,
-                };
-                if queued >= inner.max_waiting {
-                    return plain(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "too many requests in flight; try again\n",
-                    );
-                }
+    }
+}
+
+/// Why a handler did not admit a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Every slot is busy and the queue is full.
+    Full,
+    /// The handler was aborted.
+    Closed,
+}
+
+impl Refusal {
+    /// The 503 a client gets for this refusal.
+    pub fn response(self) -> Response<Body> {
+        match self {
+            Refusal::Full => plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many requests in flight; try again\n",
+            ),
+            Refusal::Closed => plain(StatusCode::SERVICE_UNAVAILABLE, "handler closed\n"),
+        }
+    }
+}
+
+/// A request's claim on a handler ([`HttpHandler::admit`]): a slot, or a place in its
+/// queue, given back when dropped unused.
+pub struct Admission {
+    handler: HttpHandler,
+    claim: Claim,
+}
+
+enum Claim {
+    Slot(OwnedSemaphorePermit),
+    Queued(QueuePlace),
+}
+
+impl Admission {
+    /// Serves `request` in the claimed slot (waiting for one from the queue place); see
+    /// [`HttpHandler::handle`].
+    pub async fn handle<B>(self, request: Request<B>) -> Response<Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let inner = &self.handler.inner;
+        let permit = match self.claim {
+            Claim::Slot(permit) => permit,
+            Claim::Queued(place) => {
                 let permit = inner.slots.clone().acquire_owned().await;
                 drop(place);
                 match permit {
                     Ok(permit) => permit,
-                    Err(_) => return plain(StatusCode::SERVICE_UNAVAILABLE, "handler closed\n"),
+                    Err(_) => return Refusal::Closed.response(),
                 }
             }
         };

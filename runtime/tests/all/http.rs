@@ -5,7 +5,7 @@ use crate::{WAIT, load, runtime};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::{Request, StatusCode};
-use skiff_runtime::{ContainerLog, HttpConfig, HttpHandler, Limits, Output};
+use skiff_runtime::{ContainerLog, HttpConfig, HttpHandler, Limits, Output, Refusal};
 use skiff_test_programs as programs;
 use std::time::Duration;
 
@@ -117,6 +117,40 @@ async fn beyond_concurrency_and_queue_is_a_503() {
         busy.await.expect("join"),
         (StatusCode::OK, "slept 1000".into())
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_is_decided_before_the_request_is_taken() {
+    let h = handler(HttpConfig {
+        max_concurrency: 1,
+        max_queue: Some(1),
+        ..HttpConfig::default()
+    });
+    assert!(h.has_room());
+    let slot = h.admit().expect("a free slot");
+    let queued = h.admit().expect("a queue place");
+    assert_eq!(h.queued(), 1);
+    assert!(!h.has_room(), "the slot and the queue are taken");
+    assert_eq!(
+        h.admit().err(),
+        Some(Refusal::Full),
+        "refused, request untouched"
+    );
+    // A claim given back unused makes room again.
+    drop(queued);
+    assert_eq!(h.queued(), 0);
+    assert!(h.has_room());
+    // The claimed slot serves the request it is given.
+    let request = Request::get("http://localhost/hello")
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let response = tokio::time::timeout(WAIT, slot.handle(request))
+        .await
+        .expect("a response");
+    assert_eq!(response.status(), StatusCode::OK);
+    h.abort();
+    assert!(!h.has_room());
+    assert_eq!(h.admit().err(), Some(Refusal::Closed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -142,14 +142,22 @@ impl Fixture {
         PortRef { service, index: 0 }
     }
 
-    /// Holds a request in a task.
+    /// Holds a request with no endpoint in a task.
     fn hold(&self) -> tokio::task::JoinHandle<Outcome> {
+        self.hold_for(Shortage::NoEndpoint, true)
+    }
+
+    /// Holds a request in a task, for `shortage`; listed endpoints have `room` or not.
+    fn hold_for(&self, shortage: Shortage, room: bool) -> tokio::task::JoinHandle<Outcome> {
         let activator = self.activator.clone();
         let target = self.target();
         tokio::spawn(async move {
             let request = Request::new(ProxyBody::full("held body"));
+            let deadline = activator.deadline();
             activator
-                .hold(&target, request, |port| !port.endpoints.is_empty())
+                .hold(&target, request, shortage, deadline, |port| {
+                    room && !port.endpoints.is_empty()
+                })
                 .await
         })
     }
@@ -358,4 +366,68 @@ async fn a_service_deleted_while_requests_wait_answers_them() {
     let (status, body) = answered(held).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("went away"), "{body}");
+}
+
+/// Time a busy hold takes to be released, on a paused clock.
+async fn released_after(fixture: &Fixture, held: tokio::task::JoinHandle<Outcome>) -> Duration {
+    let started = tokio::time::Instant::now();
+    let outcome = tokio::time::timeout(WAIT, held)
+        .await
+        .expect("in time")
+        .expect("no panic");
+    assert!(
+        matches!(outcome, Outcome::Released(..)),
+        "released, not answered"
+    );
+    assert!(
+        fixture.activator.held().is_empty(),
+        "its place is given back"
+    );
+    started.elapsed()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_held_for_busy_endpoints_goes_on_when_one_of_its_service_requests_ends() {
+    let mut fixture = Fixture::new(Fake::scaled(), ActivatorConfig::default());
+    fixture.publish(true);
+    let held = fixture.hold_for(Shortage::Busy, true);
+    fixture.wait_for_held(1).await;
+    assert_eq!(
+        fixture.fake.wait_for_calls(1).await,
+        [1],
+        "the autoscaler hears of it"
+    );
+    // The endpoint is listed, yet the request waits for room rather than going back at once.
+    tokio::task::yield_now().await;
+    assert!(!held.is_finished());
+    fixture.target().service.stats.vacated.notify_one();
+    let waited = released_after(&fixture, held).await;
+    assert!(
+        waited < BUSY_RECHECK,
+        "released by the ending request, after {waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_held_for_busy_endpoints_looks_again_after_the_recheck_interval() {
+    let mut fixture = Fixture::new(Fake::scaled(), ActivatorConfig::default());
+    fixture.publish(true);
+    let held = fixture.hold_for(Shortage::Busy, true);
+    let waited = released_after(&fixture, held).await;
+    assert!(waited >= BUSY_RECHECK, "released after {waited:?}");
+}
+
+#[tokio::test]
+async fn busy_requests_nobody_scales_get_a_busy_503() {
+    let mut fixture = Fixture::new(
+        Fake::new(Script::Targets(Vec::new()), false),
+        ActivatorConfig::default(),
+    );
+    fixture.publish(true);
+    let (status, body) = answered(fixture.hold_for(Shortage::Busy, false)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        body,
+        "every endpoint of service default/web is busy (too many requests in flight); try again\n"
+    );
 }
