@@ -422,6 +422,9 @@ async fn burst() {
         micros(report.quantile(0.5)),
         micros(report.quantile(0.99)),
     );
+    if let Some(codes) = report.codes() {
+        println!("burst: non-2xx answers: {codes}");
+    }
 }
 
 /// Part 3: how fast a CPU HorizontalPodAutoscaler reacts.

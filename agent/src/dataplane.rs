@@ -1,8 +1,10 @@
 //! The node's HTTP data plane: every request to a Service passes through an agent, which
 //! delivers it to a ready pod of the Service — a local one, or one on a peer agent.
 //!
-//! Parts: [`local`] (the HTTP servers of this node's pods); `table` (the routing table,
-//! built from Services, EndpointSlices and Nodes) kept current by `cluster` (reflectors);
+//! Parts: [`local`] (the HTTP servers of this node's pods); [`ready`] (the pods this node
+//! sees ready, routed to ahead of their EndpointSlices); `table` (the routing table, built
+//! from Services, EndpointSlices, Nodes and ready pods) kept current by `cluster`
+//! (reflectors);
 //! `balancer` (least outstanding requests, ties to local pods); `proxy` (one request's
 //! way: choose, deliver or forward, retry); `forward` (the hop between agents, both
 //! ends); [`activator`] (holding requests for Services at zero while they scale up,
@@ -21,6 +23,7 @@ pub mod local;
 mod metrics;
 mod outbound;
 mod proxy;
+pub mod ready;
 mod shared;
 mod stats;
 mod table;
@@ -50,6 +53,8 @@ use tokio_util::sync::CancellationToken;
 pub struct DataPlane {
     /// The HTTP servers of this node's pods.
     pub local: local::LocalPods,
+    /// The pods this node sees ready (routed to before their EndpointSlices list them).
+    pub ready: ready::ReadyPods,
     core: Arc<Core>,
 }
 
@@ -99,6 +104,7 @@ impl DataPlane {
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         let local = local::LocalPods::default();
+        let ready = ready::ReadyPods::default();
         let routes = watch::Sender::new(Arc::default());
         let activator = activate.map(|activate| {
             activator::Activator::new(
@@ -115,9 +121,10 @@ impl DataPlane {
             proxy: proxy::Proxy::new(local.clone(), forward::Forwarder::new(), activator),
             received: AtomicU64::new(0),
             listening: watch::Sender::new(BTreeSet::new()),
+            ready: ready.clone(),
         });
         tokio::spawn(listeners::run(core.clone(), config.listen.ip(), shutdown));
-        Arc::new(Self { local, core })
+        Arc::new(Self { local, ready, core })
     }
 
     /// Routes by `objects` from now on.

@@ -4,7 +4,8 @@
 //! test publishes who scales it, as the autoscaler does, and writes the EndpointSlice the
 //! scaled pod would get), then goes on to the pod; a full queue answers 503, a wait past
 //! the bound 504, and a Service nobody scales 503 at once. A request that finds every
-//! endpoint busy is held the same way until one has room. The autoscaler itself is not
+//! endpoint busy is held the same way until one has room. A pod the node itself sees
+//! ready takes held requests before any EndpointSlice lists it. The autoscaler itself is not
 //! here (the end-to-end tests run it).
 
 use bytes::Bytes;
@@ -13,7 +14,7 @@ use hyper::StatusCode;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use k8s_openapi::api::core::v1::{Node, Service};
+use k8s_openapi::api::core::v1::{Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -80,7 +81,11 @@ impl Setup {
             .expect("node status");
         let service: Service = serde_json::from_value(json!({
             "metadata": {"name": "web", "namespace": "default"},
-            "spec": {"type": "NodePort", "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30090}]},
+            "spec": {
+                "type": "NodePort",
+                "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30090}],
+            },
         }))
         .expect("service");
         Api::<Service>::namespaced(client.clone(), "default")
@@ -334,4 +339,51 @@ async fn a_request_every_endpoint_is_too_busy_for_waits_for_room() {
         "served once the slot is free"
     );
     setup.wait_for_held(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_ready_on_this_node_takes_held_requests_before_its_slice_lists_it() {
+    let setup = Setup::start("127.77.10.5", ActivatorConfig::default()).await;
+    setup.scaled();
+    let held = setup.get("/cold");
+    setup.wait_for_held(1).await;
+
+    let rt = Runtime::new(RuntimeConfig::default()).expect("runtime");
+    let module = rt
+        .load_file(programs::P2_HTTP_GUEST)
+        .expect("load the HTTP guest");
+    let handler = rt
+        .http_handler(&module, HttpConfig::default())
+        .expect("handler");
+    let key = PodKey {
+        namespace: "default".into(),
+        name: "web-1".into(),
+    };
+    let _registration = setup
+        .dataplane
+        .local
+        .register(key, "u1", "app", &[8080], handler);
+    let pod = |labels: serde_json::Value| -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": "web-1", "namespace": "default", "uid": "u1", "labels": labels},
+            "spec": {"containers": [{"name": "app"}]},
+        }))
+        .expect("pod")
+    };
+    // Serving, but not ready yet (a readiness probe has not passed): still held.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!held.is_finished(), "not ready, not sent");
+    // Ready, but not selected by the Service: still held.
+    setup.dataplane.ready.set(&pod(json!({"app": "api"})), true);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!held.is_finished(), "not the Service's pod");
+    // Ready and selected: sent, with no EndpointSlice written at all.
+    setup.dataplane.ready.set(&pod(json!({"app": "web"})), true);
+    assert_eq!(answer(held).await, (StatusCode::OK, "ok /cold".into()));
+    setup.wait_for_held(0).await;
+    let slices = Api::<EndpointSlice>::namespaced(setup.client.clone(), "default")
+        .list(&Default::default())
+        .await
+        .expect("list slices");
+    assert!(slices.items.is_empty());
 }

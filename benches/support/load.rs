@@ -13,6 +13,7 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, header};
 use hyper_util::rt::TokioIo;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -56,6 +57,8 @@ pub struct Report {
     pub requests: u64,
     /// Responses with another status in the measured period.
     pub non_success: u64,
+    /// Those responses by status: how many, and the first one's body (for the reason).
+    pub non_success_codes: BTreeMap<u16, (u64, String)>,
     /// Failed connections or requests (the connection is reopened).
     pub errors: u64,
     /// The measured period's length.
@@ -70,6 +73,7 @@ impl Default for Report {
         Self {
             requests: 0,
             non_success: 0,
+            non_success_codes: BTreeMap::new(),
             errors: 0,
             elapsed: Duration::ZERO,
             latency: histogram(),
@@ -82,6 +86,13 @@ impl Report {
     pub fn merge(&mut self, other: &Report) {
         self.requests += other.requests;
         self.non_success += other.non_success;
+        for (code, (count, body)) in &other.non_success_codes {
+            let entry = self
+                .non_success_codes
+                .entry(*code)
+                .or_insert_with(|| (0, body.clone()));
+            entry.0 += count;
+        }
         self.errors += other.errors;
         self.elapsed += other.elapsed;
         self.latency
@@ -114,10 +125,24 @@ impl Report {
         if self.non_success > 0 {
             line.push_str(&format!("  {} non-2xx", self.non_success));
         }
+        if let Some(codes) = self.codes() {
+            line.push_str(&format!(" ({codes})"));
+        }
         if self.errors > 0 {
             line.push_str(&format!("  {} errors", self.errors));
         }
         line
+    }
+
+    /// The non-2xx answers by status, each with the first one's body, e.g. `503 × 3:
+    /// "no ready endpoints..."`; `None` when there were none.
+    pub fn codes(&self) -> Option<String> {
+        let codes: Vec<String> = self
+            .non_success_codes
+            .iter()
+            .map(|(code, (count, body))| format!("{code} × {count}: {:?}", body.trim_end()))
+            .collect();
+        (!codes.is_empty()).then(|| codes.join("; "))
     }
 }
 
@@ -185,21 +210,26 @@ async fn connection(addr: SocketAddr, path: &str, start: Instant, end: Instant) 
                     .into_body()
                     .collect()
                     .await
-                    .map(|_| status.is_success())
+                    .map(|body| (status, body.to_bytes()))
             }
             Err(e) => Err(e),
         };
         let done = Instant::now();
         let counted = done >= start && done <= end;
         match outcome {
-            Ok(success) => {
+            Ok((status, body)) => {
                 if counted {
-                    if success {
+                    if status.is_success() {
                         report.requests += 1;
                         let ns = u64::try_from((done - sent).as_nanos()).unwrap_or(u64::MAX);
                         report.latency.saturating_record(ns.max(1));
                     } else {
                         report.non_success += 1;
+                        let code = report
+                            .non_success_codes
+                            .entry(status.as_u16())
+                            .or_insert_with(|| (0, String::from_utf8_lossy(&body).into_owned()));
+                        code.0 += 1;
                     }
                 }
                 sender = Some(open);

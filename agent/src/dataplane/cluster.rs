@@ -1,6 +1,7 @@
 //! Following the cluster for the data plane ([`follow`]): reflectors over every Service,
-//! EndpointSlice and Node keep in-memory stores current; each change wakes one builder
-//! that makes a fresh routing table from the stores and publishes it. Changes that arrive
+//! EndpointSlice and Node keep in-memory stores current; each change (and each change of
+//! the pods this node sees ready) wakes one builder that makes a fresh routing table from
+//! the stores and publishes it. Changes that arrive
 //! while a table is being built are folded into the next build, so a burst of endpoint
 //! updates (a Deployment scaling up) costs a few builds, not one per event.
 
@@ -45,6 +46,7 @@ pub(crate) async fn follow(client: Client, core: Arc<Core>, shutdown: Cancellati
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = changed.notified() => {}
+            () = core.ready.changed() => {}
         }
     }
 }

@@ -257,7 +257,7 @@ mod tests {
             )],
             nodes: vec![node("a", "127.0.0.2:10250".parse().expect("addr"))],
         };
-        build(&objects, "a", &mut Registry::default())
+        build(&objects, &[], "a", &mut Registry::default())
     }
 
     fn resolved(table: &RouteTable, host: &str, port: u16) -> String {

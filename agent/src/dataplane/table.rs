@@ -12,11 +12,13 @@
 //! its pod's without a lock ([`RouteTable::local_requests`]).
 
 use super::local::PodKey;
+use super::ready::ReadyPod;
 use super::stats::{CodeCounts, Key, PodRequests, Registry, ServiceStats};
 use http::HeaderValue;
 use http::uri::Authority;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -176,10 +178,12 @@ impl RouteTable {
     }
 }
 
-/// Builds the table `this_node` routes with from `objects`, taking counters from
-/// `registry` (and forgetting those of Services and pods that are gone).
+/// Builds the table `this_node` routes with from `objects` and the pods this node sees
+/// `ready` (endpoints of the Services that select them, slice or not), taking counters
+/// from `registry` (and forgetting those of Services and pods that are gone).
 pub(crate) fn build(
     objects: &ClusterObjects,
+    ready: &[Arc<ReadyPod>],
     this_node: &str,
     registry: &mut Registry,
 ) -> RouteTable {
@@ -244,7 +248,37 @@ pub(crate) fn build(
                 let port = u16::try_from(p.port).ok()?;
                 let name = p.name.as_deref().unwrap_or_default();
                 let node_port = p.node_port.and_then(|n| u16::try_from(n).ok());
-                let endpoints = endpoints(&key, name, service_slices, &peers, registry);
+                let mut endpoints = endpoints(&key, name, service_slices, &peers, registry);
+                let selector = spec.selector.as_ref();
+                let selected: Vec<&Arc<ReadyPod>> = ready
+                    .iter()
+                    .filter(|pod| {
+                        pod.pod.namespace == *namespace
+                            && selector.is_some_and(|s| pod.selected_by(s))
+                    })
+                    .collect();
+                let listed: HashSet<(PodKey, u16)> = if selected.is_empty() {
+                    HashSet::new()
+                } else {
+                    endpoints
+                        .iter()
+                        .map(|e| (e.pod.clone(), e.target_port))
+                        .collect()
+                };
+                for pod in selected {
+                    let target_port = match &p.target_port {
+                        None => Some(port),
+                        Some(IntOrString::Int(number)) => u16::try_from(*number).ok(),
+                        Some(IntOrString::String(name)) => pod.named_port(name),
+                    };
+                    let Some(target_port) = target_port else {
+                        continue;
+                    };
+                    if !listed.contains(&(pod.pod.clone(), target_port)) {
+                        ready_endpoint(&key, pod, target_port, &mut endpoints, registry);
+                        seen_pods.insert((pod.pod.namespace.clone(), pod.pod.name.clone()));
+                    }
+                }
                 for endpoint in endpoints.iter() {
                     if let Some(requests) = &endpoint.requests {
                         let pod = &endpoint.pod;
@@ -294,6 +328,31 @@ pub(crate) fn build(
     }
     registry.retain(&seen_services, &seen_pods);
     table
+}
+
+/// Adds `pod`, ready on this node, to `endpoints` of `service` on `target_port`.
+fn ready_endpoint(
+    service: &Key,
+    pod: &ReadyPod,
+    target_port: u16,
+    endpoints: &mut Vec<Endpoint>,
+    registry: &mut Registry,
+) {
+    let PodKey { namespace, name } = &pod.pod;
+    let Ok(forward_to) = HeaderValue::try_from(format!("{namespace}/{name}/{target_port}")) else {
+        return;
+    };
+    let pod_key = (namespace.clone(), name.clone());
+    endpoints.push(Endpoint {
+        load: registry.load(&pod_key, target_port),
+        answers: registry.answers(service, name),
+        forwarded: None,
+        requests: Some(registry.requests(&pod_key)),
+        pod: pod.pod.clone(),
+        target_port,
+        place: Place::Local,
+        forward_to,
+    });
 }
 
 /// Records `requests` as the counters of local pod `pod`.

@@ -12,6 +12,7 @@ use super::record::PodRecord;
 use super::shared::PodShared;
 use super::volume;
 use super::worker::{self, Plan};
+use crate::dataplane::local::PodKey;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -133,6 +134,11 @@ impl Manager {
             };
             worker::run(ctx.clone(), shared.clone(), plan, receiver, finished).await;
             ctx.reporter.forget(&shared.key);
+            let key = PodKey {
+                namespace: shared.key.namespace.clone(),
+                name: shared.key.name.clone(),
+            };
+            ctx.dataplane.ready.forget(&key, &shared.key.uid);
             ctx.stats.remove(&shared.key.uid);
             ctx.logs.remove_pod(&shared.key.uid);
             if let Err(e) = volume::remove(&shared.dir) {

@@ -108,15 +108,20 @@ impl PodShared {
         f(&lock(&self.record))
     }
 
-    /// Changes the record and hands the resulting status to the reporter; returns the
-    /// pod's phase after the change.
+    /// Changes the record and hands the resulting status to the reporter, and the pod's
+    /// readiness to the data plane at once (a pod that is being deleted is not ready);
+    /// returns the pod's phase after the change.
     pub fn update(&self, ctx: &Context, f: impl FnOnce(&mut PodRecord)) -> Phase {
         let pod = self.pod();
         let mut record = lock(&self.record);
         f(&mut record);
         let (phase, status) = status::render(&pod, &mut record, &ctx.host_ip);
+        let ready = status::is_ready(phase, &record)
+            && pod.metadata.deletion_timestamp.is_none()
+            && !self.stop.is_cancelled();
         drop(record);
         ctx.reporter.set(&self.key, status);
+        ctx.dataplane.ready.set(&pod, ready);
         phase
     }
 

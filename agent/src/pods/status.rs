@@ -99,6 +99,11 @@ pub fn phase(pod: &Pod, record: &PodRecord) -> Phase {
     }
 }
 
+/// Whether a pod in `phase` with `record` is Ready: running, every container ready.
+pub fn is_ready(phase: Phase, record: &PodRecord) -> bool {
+    phase == Phase::Running && record.containers.iter().all(ContainerRecord::is_ready)
+}
+
 /// The pod's `status` object.
 pub fn render(pod: &Pod, record: &mut PodRecord, host_ip: &str) -> (Phase, Value) {
     let phase = phase(pod, record);
@@ -115,7 +120,7 @@ pub fn render(pod: &Pod, record: &mut PodRecord, host_ip: &str) -> (Phase, Value
         .filter(|c| !c.succeeded())
         .map(|c| c.name.as_str())
         .collect();
-    let ready = unready.is_empty() && phase == Phase::Running;
+    let ready = is_ready(phase, record);
     let (ready_reason, ready_message) = if ready {
         (Value::Null, Value::Null)
     } else if phase == Phase::Succeeded

@@ -108,7 +108,7 @@ fn table(ready: bool, registry: &mut Registry) -> Arc<RouteTable> {
         )],
         nodes: vec![node("a", "127.0.0.2:10250".parse().expect("address"))],
     };
-    Arc::new(build(&objects, "a", registry))
+    Arc::new(build(&objects, &[], "a", registry))
 }
 
 struct Fixture {

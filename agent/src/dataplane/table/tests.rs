@@ -187,7 +187,7 @@ fn pods(port: &PortRoute) -> Vec<(&str, u16, bool)> {
 #[test]
 fn routes_services_to_their_ready_endpoints() {
     let mut registry = Registry::default();
-    let table = build(&objects(), "a", &mut registry);
+    let table = build(&objects(), &[], "a", &mut registry);
     let web = table.service("default", "web").expect("web");
     assert_eq!(web.display(), "default/web");
     // Not-ready web-c and web-e (on an unknown node) are left out; unset ready is ready.
@@ -216,7 +216,7 @@ fn routes_services_to_their_ready_endpoints() {
 #[test]
 fn maps_node_ports_balancer_ports_and_cluster_ips() {
     let mut registry = Registry::default();
-    let table = build(&objects(), "b", &mut registry);
+    let table = build(&objects(), &[], "b", &mut registry);
     let web = table.node_port(30080).expect("node port");
     assert_eq!(
         (web.service.display(), web.port().port),
@@ -242,12 +242,12 @@ fn maps_node_ports_balancer_ports_and_cluster_ips() {
 #[test]
 fn counters_survive_rebuilds_and_go_with_their_pods() {
     let mut registry = Registry::default();
-    let first = build(&objects(), "a", &mut registry);
+    let first = build(&objects(), &[], "a", &mut registry);
     let load = first.service("default", "web").expect("web").ports[0].endpoints[0]
         .load
         .clone();
     load.fetch_add(3, std::sync::atomic::Ordering::Relaxed);
-    let second = build(&objects(), "a", &mut registry);
+    let second = build(&objects(), &[], "a", &mut registry);
     let again = &second.service("default", "web").expect("web").ports[0].endpoints[0];
     assert!(
         Arc::ptr_eq(&load, &again.load),
@@ -258,7 +258,7 @@ fn counters_survive_rebuilds_and_go_with_their_pods() {
     fewer.slices.truncate(1);
     fewer.services.truncate(1);
     drop((first, second));
-    let _ = build(&fewer, "a", &mut registry);
+    let _ = build(&fewer, &[], "a", &mut registry);
     assert!(
         !registry
             .services
@@ -273,7 +273,7 @@ fn counters_survive_rebuilds_and_go_with_their_pods() {
 #[test]
 fn local_pods_have_request_counters_ready_or_not() {
     let mut registry = Registry::default();
-    let table = build(&objects(), "b", &mut registry);
+    let table = build(&objects(), &[], "b", &mut registry);
     let web_b = table.local_requests("default", "web-b").expect("web-b");
     // Not ready, but on this node: a peer with a newer view may still send it requests.
     assert!(table.local_requests("default", "web-c").is_some());
@@ -296,4 +296,70 @@ fn local_pods_have_request_counters_ready_or_not() {
     let mut pods: Vec<_> = registry.requests.keys().map(|(_, p)| p.as_str()).collect();
     pods.sort_unstable();
     assert_eq!(pods, ["web-b", "web-c"]);
+}
+
+/// A pod ready on this node with `labels` and named ports.
+fn ready_pod(namespace: &str, name: &str, app: &str, named: &[(&str, u16)]) -> Arc<ReadyPod> {
+    Arc::new(ReadyPod {
+        pod: PodKey {
+            namespace: namespace.into(),
+            name: name.into(),
+        },
+        uid: format!("uid-{name}"),
+        labels: BTreeMap::from([("app".to_string(), app.to_string())]),
+        named_ports: named.iter().map(|(n, p)| (n.to_string(), *p)).collect(),
+    })
+}
+
+#[test]
+fn pods_ready_here_join_the_services_that_select_them_before_their_slices() {
+    let mut objects = objects();
+    let mut web = (*objects.services[0]).clone();
+    let spec = web.spec.as_mut().expect("spec");
+    spec.selector = Some(BTreeMap::from([("app".to_string(), "web".to_string())]));
+    let ports = spec.ports.as_mut().expect("ports");
+    ports[0].target_port = Some(IntOrString::String("http".into()));
+    ports[1].target_port = Some(IntOrString::Int(9090));
+    objects.services[0] = Arc::new(web);
+    let ready = [
+        // Already in the slice: not listed twice.
+        ready_pod("default", "web-a", "web", &[("http", 8080)]),
+        ready_pod("default", "web-new", "web", &[("http", 8081)]),
+        // No port named `http`: only the numbered target port.
+        ready_pod("default", "web-unnamed", "web", &[]),
+        ready_pod("other", "web-elsewhere", "web", &[("http", 8080)]),
+        ready_pod("default", "api-1", "api", &[("http", 8080)]),
+    ];
+    let mut registry = Registry::default();
+    let table = build(&objects, &ready, "a", &mut registry);
+    let web = table.service("default", "web").expect("web");
+    assert_eq!(
+        pods(&web.ports[0]),
+        vec![
+            ("web-a", 8080, true),
+            ("web-b", 8080, false),
+            ("web-d", 8080, false),
+            ("web-new", 8081, true),
+        ]
+    );
+    let mut admin = pods(&web.ports[1]);
+    admin.sort_unstable();
+    assert_eq!(
+        admin,
+        vec![
+            ("web-a", 9090, true),
+            ("web-b", 9090, false),
+            ("web-new", 9090, true),
+            ("web-unnamed", 9090, true),
+        ]
+    );
+    let new = &web.ports[0].endpoints[3];
+    assert_eq!(new.forward_to, "default/web-new/8081");
+    assert!(
+        table.local_requests("default", "web-new").is_some(),
+        "its requests are counted"
+    );
+    // A Service without a selector (hand-written endpoints) gets none.
+    let internal = table.service("default", "internal").expect("internal");
+    assert!(internal.ports[0].endpoints.is_empty());
 }
