@@ -144,7 +144,7 @@ impl Cluster {
         .await;
         // Its own loopback address: node ports bind the agent's listen IP.
         let agent = Process(
-            skiff()
+            skiff("autoscale")
                 .args([
                     "agent",
                     "--name",
@@ -250,7 +250,11 @@ fn kpa_deployment(name: &str, annotations: Value) -> Value {
     if let (Some(all), Some(more)) = (all.as_object_mut(), annotations.as_object()) {
         all.extend(more.clone());
     }
-    deployment(name, 0, all, json!({}))
+    let mut deployment = deployment(name, 0, all, json!({}));
+    // Scaling down must drain the requests in flight, as it does for users (an idle pod
+    // stops at once all the same); a zero grace would cut them off.
+    deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = json!(10);
+    deployment
 }
 
 fn deployment(name: &str, replicas: i32, annotations: Value, resources: Value) -> Value {

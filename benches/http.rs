@@ -252,7 +252,7 @@ async fn run_listen(options: &Options, wasmtime: Option<&Path>) {
     println!("\nrun: skiff run --listen against wasmtime serve, http-hello");
     let addr = socket("127.0.0.1", free_port());
     let mut process = Process(
-        skiff()
+        skiff("run")
             .args(["run", "--listen", &addr.to_string(), COMPONENT])
             .spawn()
             .expect("spawn skiff run"),
@@ -323,7 +323,7 @@ impl Cluster {
             .iter()
             .map(|(name, ip)| {
                 Process(
-                    skiff()
+                    skiff(name)
                         .args(["agent", "--name", name, "--listen", &format!("{ip}:0")])
                         .arg("--kubeconfig")
                         .arg(&server.kubeconfig)

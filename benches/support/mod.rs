@@ -23,12 +23,23 @@ impl Drop for Process {
     }
 }
 
-/// The `skiff` binary, quiet.
-pub fn skiff() -> Command {
+/// Where a run's processes write their logs when asked (`SKIFF_BENCH_LOGS=DIR`, with
+/// `SKIFF_LOG` for the level): `DIR/NAME.log`. Unset, they are quiet.
+pub const LOGS_VAR: &str = "SKIFF_BENCH_LOGS";
+
+/// The `skiff` binary, quiet unless [`LOGS_VAR`] names a directory for `name`'s log.
+pub fn skiff(name: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .env_remove("SKIFF_LOG");
+    cmd.stdout(Stdio::null());
+    let log = std::env::var_os(LOGS_VAR).and_then(|dir| {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::File::create(dir.join(format!("{name}.log"))).ok()
+    });
+    match log {
+        Some(file) => cmd.stderr(file),
+        None => cmd.stderr(Stdio::null()).env_remove("SKIFF_LOG"),
+    };
     cmd
 }
 
@@ -46,7 +57,7 @@ pub struct Server {
 pub async fn server(dir: &Path, args: &[&str]) -> Server {
     let data = dir.join("server");
     let process = Process(
-        skiff()
+        skiff("server")
             .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data)
             .args(args)
@@ -77,7 +88,7 @@ pub async fn server(dir: &Path, args: &[&str]) -> Server {
 /// Starts `skiff agent NAME` accepting `max_pods` pods, with data in `dir/NAME`.
 pub fn agent(kubeconfig: &Path, dir: &Path, name: &str, max_pods: u32, args: &[&str]) -> Process {
     Process(
-        skiff()
+        skiff(name)
             .args(["agent", "--name", name, "--listen", "127.0.0.1:0"])
             .args(["--max-pods", &max_pods.to_string()])
             .arg("--kubeconfig")
