@@ -57,6 +57,16 @@ pub enum Error {
     /// The wasm runtime could not start.
     #[error("wasm runtime: {0}")]
     Runtime(#[from] skiff_runtime::Error),
+    /// `--max-pods` asks for more instance slots than the machine's address space holds.
+    #[error(
+        "--max-pods {requested} is more than this machine can hold: its address space fits at most {max} pods"
+    )]
+    TooManyPods {
+        /// The pods asked for.
+        requested: u32,
+        /// The most that fit.
+        max: u32,
+    },
     /// The image store could not start.
     #[error("image store: {0}")]
     Images(#[from] image::PullError),
@@ -90,6 +100,12 @@ pub async fn run(
         max_instances: config.max_pods.max(1),
         cache_dir: Some(config.modules_dir()),
         ..RuntimeConfig::default()
+    })
+    .map_err(|error| match error {
+        skiff_runtime::Error::TooManyInstances { requested, max } => {
+            Error::TooManyPods { requested, max }
+        }
+        other => Error::Runtime(other),
     })?;
     let images = image::ImageStore::with_client(
         config.images_dir(),

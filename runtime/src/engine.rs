@@ -35,10 +35,17 @@ struct Inner {
 }
 
 impl SharedEngine {
-    /// Creates the engine, its pool and its ticker.
+    /// Creates the engine, its pool and its ticker. A pool too large for the process's
+    /// address space is [`Error::TooManyInstances`], naming the largest that fits.
     pub(crate) fn new(config: RuntimeConfig) -> Result<Self> {
         let engine =
-            Engine::new(&engine_config(&config)).map_err(|e| Error::Engine(one_line(&e)))?;
+            Engine::new(&engine_config(&config)).map_err(|e| match largest_pool(&config) {
+                Some(max) => Error::TooManyInstances {
+                    requested: config.max_instances,
+                    max,
+                },
+                None => Error::Engine(one_line(&e)),
+            })?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
             .map_err(|e| Error::Engine(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Self {
@@ -90,6 +97,30 @@ pub const TABLE_KEEP_RESIDENT: usize = 16 * 1024;
 /// Slots whose remaining pages are returned to the kernel in one batch: one TLB shootdown
 /// per batch instead of one per instance (wasmtime suggests batching under high churn).
 pub const DECOMMIT_BATCH: usize = 16;
+
+/// The most instances a pool can be made for when one for `config.max_instances` could
+/// not: the pool reserves every slot's address space up front, so the bound is the
+/// address space left to the process, found by bisection (each try reserves and releases
+/// the space, nothing is touched). `None` when even one instance fails, for another reason.
+fn largest_pool(config: &RuntimeConfig) -> Option<u32> {
+    let fits = |instances: u32| {
+        let config = RuntimeConfig {
+            max_instances: instances,
+            ..config.clone()
+        };
+        Engine::new(&engine_config(&config)).is_ok()
+    };
+    let (mut fitting, mut failing) = (0, config.max_instances);
+    while failing - fitting > 1 {
+        let middle = fitting + (failing - fitting) / 2;
+        if fits(middle) {
+            fitting = middle;
+        } else {
+            failing = middle;
+        }
+    }
+    (fitting > 0).then_some(fitting)
+}
 
 /// The engine configuration: pooling sized from `config`, CoW images, epochs.
 fn engine_config(config: &RuntimeConfig) -> Config {

@@ -73,6 +73,16 @@ pub enum Error {
     /// The engine could not be created with the given configuration.
     #[error("cannot create the wasm engine: {0}")]
     Engine(String),
+    /// The instance pool asked for more address space than the process can reserve.
+    #[error(
+        "cannot reserve address space for {requested} instances; this machine can hold at most {max}"
+    )]
+    TooManyInstances {
+        /// The instances asked for.
+        requested: u32,
+        /// The most a pool can be made for, found by trying.
+        max: u32,
+    },
     /// A directory to preopen could not be opened.
     #[error("cannot preopen {}: {reason}", host.display())]
     Preopen {
