@@ -128,19 +128,7 @@ impl Setup {
 
     /// [`scale_up`](Self::scale_up), with the pod's server configured by `config`.
     async fn scale_up_with(&self, config: HttpConfig) -> Registration {
-        let rt = Runtime::new(RuntimeConfig::default()).expect("runtime");
-        let module = rt
-            .load_file(programs::P2_HTTP_GUEST)
-            .expect("load the HTTP guest");
-        let handler = rt.http_handler(&module, config).expect("handler");
-        let pod = PodKey {
-            namespace: "default".into(),
-            name: "web-1".into(),
-        };
-        let registration = self
-            .dataplane
-            .local
-            .register(pod, "u1", "app", &[8080], handler);
+        let registration = self.serve(config);
         let slice: EndpointSlice = serde_json::from_value(json!({
             "metadata": {
                 "name": "web-abcde",
@@ -162,6 +150,23 @@ impl Setup {
             .await
             .expect("create the slice");
         registration
+    }
+
+    /// Serves pod `web-1` (UID `u1`) on this node with the HTTP guest, configured by
+    /// `config`, without any endpoint for it.
+    fn serve(&self, config: HttpConfig) -> Registration {
+        let rt = Runtime::new(RuntimeConfig::default()).expect("runtime");
+        let module = rt
+            .load_file(programs::P2_HTTP_GUEST)
+            .expect("load the HTTP guest");
+        let handler = rt.http_handler(&module, config).expect("handler");
+        let pod = PodKey {
+            namespace: "default".into(),
+            name: "web-1".into(),
+        };
+        self.dataplane
+            .local
+            .register(pod, "u1", "app", &[8080], handler)
     }
 
     /// Sends `GET path` through the node port in a task.
@@ -348,21 +353,7 @@ async fn a_pod_ready_on_this_node_takes_held_requests_before_its_slice_lists_it(
     let held = setup.get("/cold");
     setup.wait_for_held(1).await;
 
-    let rt = Runtime::new(RuntimeConfig::default()).expect("runtime");
-    let module = rt
-        .load_file(programs::P2_HTTP_GUEST)
-        .expect("load the HTTP guest");
-    let handler = rt
-        .http_handler(&module, HttpConfig::default())
-        .expect("handler");
-    let key = PodKey {
-        namespace: "default".into(),
-        name: "web-1".into(),
-    };
-    let _registration = setup
-        .dataplane
-        .local
-        .register(key, "u1", "app", &[8080], handler);
+    let _registration = setup.serve(HttpConfig::default());
     let pod = |labels: serde_json::Value| -> Pod {
         serde_json::from_value(json!({
             "metadata": {"name": "web-1", "namespace": "default", "uid": "u1", "labels": labels},
