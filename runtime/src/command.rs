@@ -107,7 +107,10 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
     } = prepare(&spec)?;
     let guard = Guard::new(&spec.limits, engine.epoch_tick(), spec.usage.clone());
     let usage = spec.usage.clone();
-    let engine = engine.engine().clone();
+    // The task keeps the shared engine, and with it the epoch ticker, for as long as the guest
+    // runs: without ticks a spinning guest never yields, so it could neither be stopped nor
+    // dropped with its tokio runtime (whose shutdown would wait on it forever).
+    let engine = engine.clone();
     let stop = StopHandle::new();
     let run = {
         let stop = stop.clone();
@@ -117,7 +120,7 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
             let outcome = match template {
                 Template::P1(pre) => {
                     let store = guarded_store(
-                        &engine,
+                        engine.engine(),
                         P1State {
                             wasi: builder.build_p1(),
                             guard,
@@ -127,7 +130,7 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
                 }
                 Template::P2(pre) => {
                     let store = guarded_store(
-                        &engine,
+                        engine.engine(),
                         P2State {
                             wasi: builder.build(),
                             table: bounded_table(),
@@ -142,6 +145,7 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
                 output.finish();
             }
             stop.mark_finished();
+            drop(engine);
             outcome
         }
     };

@@ -73,3 +73,37 @@ async fn graceful_stop_forces_after_the_grace_period() {
         .expect("stop returns");
     assert_eq!(instance.wait().await, Outcome::Stopped);
 }
+
+/// A guest still spinning when its `Runtime` handle and then its tokio runtime are dropped:
+/// the tokio runtime's shutdown must not wait on it forever (it drops the guest's task at
+/// the guest's next yield, which needs the epoch to keep ticking).
+#[test]
+fn dropping_everything_under_a_spinning_guest_ends_it() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let instances = tokio.block_on(async {
+            let rt = runtime();
+            let instances: Vec<_> = [programs::P1_SPIN, programs::P2_SPIN]
+                .into_iter()
+                .map(|program| {
+                    rt.spawn(&load(&rt, program), CommandSpec::default())
+                        .expect("spawn")
+                })
+                .collect();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(instances.iter().all(|i| !i.stop_handle().is_finished()));
+            instances
+        });
+        drop(instances);
+        drop(tokio);
+        let _ = done.send(());
+    });
+    finished
+        .recv_timeout(WAIT)
+        .expect("the tokio runtime shut down with a spinning guest on it");
+}
