@@ -99,8 +99,10 @@ pub trait Store: Send + Sync {
     /// watch before the first write, or treat its first events as a relist).
     ///
     /// Fails with [`Error::Compacted`] if `from_revision` is older than the compaction point.
-    /// The watch's buffer of live events is bounded: read it promptly, or it ends with
-    /// [`Error::WatcherLagged`] (see [`Watch`]).
+    /// The watch's buffer of live events is bounded; a watcher that lets it fill catches up
+    /// from the history, and ends with [`Error::Compacted`] only if compaction overtook it
+    /// (see [`Watch`]). Other implementations may end slow watchers with
+    /// [`Error::WatcherLagged`] (the watch cache, once one falls out of its window).
     async fn watch(&self, prefix: &str, from_revision: u64) -> Result<Watch>;
 
     /// The current revision and the compaction point.

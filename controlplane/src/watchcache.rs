@@ -9,9 +9,9 @@
 //! cache has applied every write acknowledged through it (read-your-writes, bounded by
 //! [`DEFAULT_READ_WAIT`], after which the read goes to the inner store). Cache watches replay
 //! from the ring, then follow live events, each watcher with a bounded buffer
-//! ([`DEFAULT_WATCH_BUFFER`]); a watcher that falls behind is closed with
-//! [`Error::WatcherLagged`], never slowing the feed or other watchers. Keys outside the root
-//! are passed through to the inner store.
+//! ([`DEFAULT_WATCH_BUFFER`]); a watcher that overflows it catches up from the ring, never
+//! slowing the feed or other watchers, and only one that falls out of the ring is closed with
+//! [`Error::WatcherLagged`]. Keys outside the root are passed through to the inner store.
 //!
 //! Parts:
 //! - [`CachedStore`] (here): the handle, implementing [`Store`];
@@ -129,7 +129,8 @@ impl CachedStore {
         if from_revision == 0 && !self.caught_up().await? {
             return Ok(CacheWatch::inner(self.inner.watch(prefix, 0).await?));
         }
-        self.shared.feed().subscribe(prefix, from_revision)
+        let subscription = self.shared.feed().subscribe(prefix, from_revision)?;
+        Ok(CacheWatch::cached(prefix, &self.shared, subscription))
     }
 
     /// Whether `key_or_prefix` is within the cached root.

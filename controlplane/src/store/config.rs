@@ -8,12 +8,13 @@
 /// objects of a few KB.
 pub const DEFAULT_HISTORY_WINDOW: u64 = 10_000;
 
-/// How many live events a watcher may have waiting before it is closed as too slow.
+/// How many live events a watcher may have waiting before it falls back to catching up
+/// from the history.
 ///
 /// The store's watchers are the API server's watch caches, which read promptly; 1,024 rides
-/// out a burst of writes (a Deployment scaled by hundreds) without holding an unbounded
-/// backlog for a consumer that has stopped reading. Events share their value bytes, so a
-/// full buffer costs little more than the keys.
+/// out a burst of writes (a Deployment scaled by hundreds) on the fast path without holding
+/// an unbounded backlog for a consumer that has stopped reading. Events share their value
+/// bytes, so a full buffer costs little more than the keys.
 pub const DEFAULT_WATCH_BUFFER: usize = 1_024;
 
 /// The most writes committed in one redb transaction.
@@ -35,7 +36,8 @@ pub struct Config {
     /// `current - history_window` is compacted. 0 keeps everything (compaction is then only
     /// by [`Store::compact`](super::Store::compact)).
     pub history_window: u64,
-    /// Live events a watcher may have waiting before it is closed; at least 1.
+    /// Live events a watcher may have waiting before it falls back to catching up from the
+    /// history; at least 1.
     pub watch_buffer: usize,
     /// Most writes per transaction ([`RedbStore`](super::RedbStore) only); at least 1.
     pub max_batch: usize,

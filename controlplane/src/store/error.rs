@@ -52,7 +52,8 @@ pub enum Error {
         /// The current revision.
         current: u64,
     },
-    /// A watcher fell so far behind that its buffer filled; the watch is over and the client
+    /// A watcher fell so far behind that it can no longer be caught up (or the watch cache
+    /// relisted and can no longer vouch for its history); the watch is over and the client
     /// must relist.
     #[error("watcher fell too far behind and was closed")]
     WatcherLagged,

@@ -3,13 +3,14 @@
 //! The writer [`publish`](Hub::publish)es each committed batch, in revision order, to every
 //! subscriber whose prefix matches, through a bounded channel per subscriber and without
 //! ever waiting: a subscriber whose channel is full is marked lagged and dropped, so a slow
-//! watcher never blocks writers or other watchers.
+//! watcher never blocks writers or other watchers. Its watch then catches up from the
+//! store's history (see `watch`): the channel is the fast path, not the guarantee.
 
 use super::Event;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::debug;
 
 /// The set of live subscribers of one store.
 #[derive(Debug)]
@@ -89,8 +90,8 @@ impl Subscriber {
             match self.events.try_send(event.clone()) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    warn!(prefix = %self.prefix, revision = event.revision,
-                        "watcher fell too far behind; closing it");
+                    debug!(prefix = %self.prefix, revision = event.revision,
+                        "watcher's buffer is full; it will catch up from the history");
                     self.lagged.store(true, Ordering::Release);
                     return false;
                 }

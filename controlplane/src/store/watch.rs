@@ -7,12 +7,18 @@
 //! published after it arrives live. The two overlap only in events committed before the
 //! history read and published after the subscription, and the watch drops a live event whose
 //! revision is not above the last one it delivered.
+//!
+//! A slow watcher is caught up, not dropped (as etcd moves a slow watcher to its "unsynced"
+//! group): when the hub closes its full channel, the watch delivers what was buffered, then
+//! subscribes again and replays the history from its last revision, by the same argument
+//! without a gap. Only compaction overtaking it ends it ([`Error::Compacted`]).
 
 use super::hub::{Hub, Subscription};
 use super::{Error, Event, Result, Revisions};
 use async_trait::async_trait;
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use tracing::debug;
 
 /// A backend's history, as a watch reads it.
 #[async_trait]
@@ -39,9 +45,10 @@ pub(crate) struct HistoryPage {
 /// A stream of the events of the keys under one prefix, in revision order.
 ///
 /// Read with [`Watch::next`]. The stream ends after yielding one error:
-/// [`Error::WatcherLagged`] if the watcher fell too far behind live writes,
-/// [`Error::Compacted`] if compaction overtook a replay, [`Error::Closed`] if the store shut
-/// down. Dropping the `Watch` unsubscribes it.
+/// [`Error::Compacted`] if compaction overtook a replay (also one that caught up a slow
+/// watcher), [`Error::Closed`] if the store shut down; a watch wrapping another source may
+/// also end with that source's errors ([`Error::WatcherLagged`] from the watch cache).
+/// Dropping the `Watch` unsubscribes it.
 #[derive(Debug)]
 pub struct Watch(Source);
 
@@ -71,6 +78,10 @@ pub trait WatchSource: Send + std::fmt::Debug {
 /// A watch served from a store's history and hub.
 struct StoreWatch {
     prefix: String,
+    /// The hub to subscribe to again after falling behind; gone with the store.
+    hub: Weak<Hub>,
+    /// The backend's history, for catching up.
+    source: Arc<dyn History>,
     /// Where to read the rest of the replay from, until the history is exhausted.
     history: Option<Arc<dyn History>>,
     page: usize,
@@ -95,7 +106,7 @@ impl std::fmt::Debug for StoreWatch {
 /// Starts a watch of `prefix` after `from_revision` (0: from now) on a backend's `hub` and
 /// `history`, replaying `page` events per read.
 pub(crate) async fn start(
-    hub: &Hub,
+    hub: &Arc<Hub>,
     history: Arc<dyn History>,
     prefix: &str,
     from_revision: u64,
@@ -104,6 +115,7 @@ pub(crate) async fn start(
     // Subscribe first: see the module docs for why this leaves no gap.
     let live = hub.subscribe(prefix);
     let revisions = history.revisions().await?;
+    let source = history.clone();
     let (history, last) = if from_revision == 0 {
         (None, revisions.current)
     } else if from_revision < revisions.compacted {
@@ -116,6 +128,8 @@ pub(crate) async fn start(
     };
     Ok(Watch(Source::Store(StoreWatch {
         prefix: prefix.to_owned(),
+        hub: Arc::downgrade(hub),
+        source,
         history,
         page: page.max(1),
         replayed: VecDeque::new(),
@@ -176,15 +190,24 @@ impl StoreWatch {
                 self.replayed = page.events.into();
                 continue;
             }
-            if self.live.lagged() {
-                return Err(Error::WatcherLagged);
-            }
             match self.live.events.recv().await {
                 Some(event) if event.revision <= self.last => continue,
                 Some(event) => return Ok(event),
-                None if self.live.lagged() => return Err(Error::WatcherLagged),
+                None if self.live.lagged() => self.catch_up()?,
                 None => return Err(Error::Closed),
             }
         }
+    }
+
+    /// After the hub dropped this watcher for falling behind (and its buffered events were
+    /// delivered): subscribes again, then replays the history from the last revision
+    /// delivered — subscribe first, as in [`start`].
+    fn catch_up(&mut self) -> Result<()> {
+        let hub = self.hub.upgrade().ok_or(Error::Closed)?;
+        debug!(prefix = %self.prefix, revision = self.last,
+            "store watcher fell behind; catching up from the history");
+        self.live = hub.subscribe(&self.prefix);
+        self.history = Some(self.source.clone());
+        Ok(())
     }
 }

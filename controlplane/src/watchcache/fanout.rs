@@ -2,14 +2,31 @@
 //!
 //! Each watcher has a bounded channel of `Arc<Event>`: publishing one event to a thousand
 //! watchers costs a thousand pointer copies and never waits. A watcher whose channel is full
-//! is marked lagged and dropped, so a slow watcher never blocks the cache's feed or anyone
-//! else; it then ends with [`Error::WatcherLagged`](crate::store::Error::WatcherLagged).
+//! is dropped as [`Ending::Slow`], so a slow watcher never blocks the cache's feed or anyone
+//! else; its watch then catches up from the ring (see `watch`). When the cache relists, every
+//! watcher is dropped as [`Ending::Invalidated`] and ends with
+//! [`Error::WatcherLagged`](crate::store::Error::WatcherLagged).
 
 use crate::store::Event;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::debug;
+
+/// Why the cache dropped a watcher's channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Not dropped (or dropped because the cache shut down).
+    Open,
+    /// Its buffer was full: the events after its last one are still in the ring, or were.
+    Slow,
+    /// The cache relisted: the events between its old and new state are lost.
+    Invalidated,
+}
+
+const OPEN: u8 = 0;
+const SLOW: u8 = 1;
+const INVALIDATED: u8 = 2;
 
 /// The live watchers of one cache.
 #[derive(Debug)]
@@ -23,24 +40,27 @@ pub(crate) struct Watchers {
 struct Sender {
     prefix: String,
     events: mpsc::Sender<Arc<Event>>,
-    lagged: Arc<AtomicBool>,
+    ending: Arc<AtomicU8>,
 }
 
-/// A watcher's end: its live events, and whether it was closed for lagging.
+/// A watcher's end: its live events, and why the cache dropped it if it did.
 ///
-/// The channel closes when the watcher lags (then [`Receiver::lagged`] is true) or when the
-/// cache shuts down.
+/// The channel closes when the watcher is dropped (then [`Receiver::ending`] says why) or
+/// when the cache shuts down.
 #[derive(Debug)]
 pub(crate) struct Receiver {
     pub(crate) events: mpsc::Receiver<Arc<Event>>,
-    lagged: Arc<AtomicBool>,
+    ending: Arc<AtomicU8>,
 }
 
 impl Receiver {
-    /// Whether the cache dropped this watcher for falling behind (or could no longer
-    /// guarantee its history).
-    pub(crate) fn lagged(&self) -> bool {
-        self.lagged.load(Ordering::Acquire)
+    /// Why the cache dropped this watcher, if it did.
+    pub(crate) fn ending(&self) -> Ending {
+        match self.ending.load(Ordering::Acquire) {
+            SLOW => Ending::Slow,
+            INVALIDATED => Ending::Invalidated,
+            _ => Ending::Open,
+        }
     }
 }
 
@@ -61,25 +81,25 @@ impl Watchers {
     /// Registers a watcher of the keys starting with `prefix`, from the next publish on.
     pub(crate) fn subscribe(&mut self, prefix: &str) -> Receiver {
         let (tx, rx) = mpsc::channel(self.buffer);
-        let lagged = Arc::new(AtomicBool::new(false));
+        let ending = Arc::new(AtomicU8::new(OPEN));
         self.senders.push(Sender {
             prefix: prefix.to_owned(),
             events: tx,
-            lagged: lagged.clone(),
+            ending: ending.clone(),
         });
-        Receiver { events: rx, lagged }
+        Receiver { events: rx, ending }
     }
 
     /// Sends `event` to every matching watcher, never waiting; drops the watchers that are
-    /// full or gone.
+    /// full (as slow) or gone.
     pub(crate) fn publish(&mut self, event: &Arc<Event>) {
         self.senders.retain(|sender| sender.send(event));
     }
 
-    /// Closes every watcher as lagged: their history can no longer be guaranteed.
-    pub(crate) fn lag_all(&mut self) {
+    /// Closes every watcher as invalidated: their history can no longer be guaranteed.
+    pub(crate) fn invalidate_all(&mut self) {
         for sender in self.senders.drain(..) {
-            sender.lagged.store(true, Ordering::Release);
+            sender.ending.store(INVALIDATED, Ordering::Release);
         }
     }
 
@@ -99,9 +119,9 @@ impl Sender {
         match self.events.try_send(event.clone()) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                warn!(prefix = %self.prefix, revision = event.revision,
-                    "cache watcher fell too far behind; closing it");
-                self.lagged.store(true, Ordering::Release);
+                debug!(prefix = %self.prefix, revision = event.revision,
+                    "cache watcher's buffer is full; it will catch up from the ring");
+                self.ending.store(SLOW, Ordering::Release);
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,

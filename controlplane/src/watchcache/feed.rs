@@ -5,10 +5,10 @@
 //! its live channel: this is what makes a cache watch gapless and duplicate-free (see
 //! `watch`). Nothing in the section waits: publishing is `try_send`.
 
-use super::fanout::Watchers;
+use super::fanout::{Receiver, Watchers};
 use super::ring::Ring;
-use super::watch::CacheWatch;
 use crate::store::{Error, Event, Result};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The recent events and the live watchers of one cache.
@@ -57,9 +57,9 @@ impl Feed {
     }
 
     /// Starts over at a relisting's `revision`: the buffered history no longer connects to
-    /// the new state, so every watcher is closed as lagged and the ring is emptied.
+    /// the new state, so every watcher is closed as invalidated and the ring is emptied.
     pub(crate) fn reset(&mut self, revision: u64) {
-        self.watchers.lag_all();
+        self.watchers.invalidate_all();
         self.ring.reset(revision);
         self.revision = revision;
     }
@@ -74,19 +74,38 @@ impl Feed {
     ///
     /// Fails with [`Error::Compacted`] if `from` is below the ring's floor and with
     /// [`Error::Closed`] after [`Feed::close`].
-    pub(crate) fn subscribe(&mut self, prefix: &str, from: u64) -> Result<CacheWatch> {
+    pub(crate) fn subscribe(&mut self, prefix: &str, from: u64) -> Result<Subscription> {
+        let start = if from == 0 { self.revision } else { from };
+        self.subscribe_after(prefix, start)
+    }
+
+    /// A watch of `prefix` after exactly `start` (0 included: from the beginning, if the
+    /// ring still holds it), as a slow watcher catching up needs.
+    pub(crate) fn subscribe_after(&mut self, prefix: &str, start: u64) -> Result<Subscription> {
         if self.closed {
             return Err(Error::Closed);
         }
-        let start = if from == 0 { self.revision } else { from };
         if start < self.ring.floor() {
             return Err(Error::Compacted {
-                requested: from,
+                requested: start,
                 compacted: self.ring.floor(),
             });
         }
         let replay = self.ring.since(prefix, start);
         let live = self.watchers.subscribe(prefix);
-        Ok(CacheWatch::cached(start, replay, live))
+        Ok(Subscription {
+            start,
+            replay,
+            live,
+        })
     }
+}
+
+/// What a new (or caught-up) cache watch starts from: the events after `start` copied from
+/// the ring, then its live channel, registered in the same critical section.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub(crate) start: u64,
+    pub(crate) replay: VecDeque<Arc<Event>>,
+    pub(crate) live: Receiver,
 }

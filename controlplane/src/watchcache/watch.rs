@@ -6,21 +6,31 @@
 //! applies each event to the ring and publishes it to watchers in another. So each event is
 //! either in the replay or sent live, never both, never neither. A watch that starts after a
 //! revision the cache has not reached yet replays nothing and skips live events up to it.
+//!
+//! A slow watcher is caught up, not closed: when its buffer overflowed, the watch delivers
+//! what was buffered, then subscribes again after its last revision — the same critical
+//! section as a new watch, so again no gap and no duplicate. Only a watcher that fell out of
+//! the ring's window, or one whose history the cache lost by relisting, ends with
+//! [`Error::WatcherLagged`] (its client relists, as after Kubernetes' 410).
 
-use super::fanout::Receiver;
+use super::fanout::{Ending, Receiver};
+use super::feed::Subscription;
+use super::shared::Shared;
 use crate::store::{Error, Event, Result, Watch, WatchSource};
 use async_trait::async_trait;
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use tracing::debug;
 
 /// A stream of the events of the keys under one prefix, in revision order, from the watch
 /// cache (or, for prefixes outside the cache's root and reads that timed out waiting for the
 /// cache, from the inner store).
 ///
 /// Read with [`CacheWatch::next`]. The stream ends after yielding one error:
-/// [`Error::WatcherLagged`] if the watcher fell too far behind, or if the cache had to
-/// relist the inner store and can no longer vouch for the watcher's history (the client
-/// relists); [`Error::Closed`] if the cache shut down. Dropping it unsubscribes it.
+/// [`Error::WatcherLagged`] if the watcher fell further behind than the cache's window, or
+/// if the cache had to relist the inner store and can no longer vouch for the watcher's
+/// history (the client relists); [`Error::Closed`] if the cache shut down. Dropping it
+/// unsubscribes it.
 #[derive(Debug)]
 pub struct CacheWatch {
     source: Source,
@@ -29,27 +39,37 @@ pub struct CacheWatch {
 #[derive(Debug)]
 enum Source {
     /// Served from the cache's memory.
-    Cache {
-        replay: VecDeque<Arc<Event>>,
-        live: Receiver,
-        /// The revision of the last event delivered (or the start revision).
-        last: u64,
-        done: bool,
-    },
+    Cache(Cached),
     /// Passed through from the inner store.
     Inner(Watch),
 }
 
+/// A watch served from the cache's memory.
+#[derive(Debug)]
+struct Cached {
+    prefix: String,
+    /// The cache, to subscribe to again after falling behind; gone with the cache.
+    shared: Weak<Shared>,
+    replay: VecDeque<Arc<Event>>,
+    live: Receiver,
+    /// The revision of the last event delivered (or the start revision).
+    last: u64,
+    done: bool,
+}
+
 impl CacheWatch {
-    /// A watch from the cache after `start`: first `replay`, then `live`.
-    pub(crate) fn cached(start: u64, replay: VecDeque<Arc<Event>>, live: Receiver) -> Self {
+    /// A watch of `prefix` from `shared`'s memory: first the subscription's replay, then its
+    /// live events.
+    pub(crate) fn cached(prefix: &str, shared: &Arc<Shared>, subscription: Subscription) -> Self {
         Self {
-            source: Source::Cache {
-                replay,
-                live,
-                last: start,
+            source: Source::Cache(Cached {
+                prefix: prefix.to_owned(),
+                shared: Arc::downgrade(shared),
+                replay: subscription.replay,
+                live: subscription.live,
+                last: subscription.start,
                 done: false,
-            },
+            }),
         }
     }
 
@@ -62,13 +82,13 @@ impl CacheWatch {
 
     /// Whether this watch is served from the cache (rather than the inner store).
     pub fn is_cached(&self) -> bool {
-        matches!(self.source, Source::Cache { .. })
+        matches!(self.source, Source::Cache(_))
     }
 
     /// The revision of the last event delivered (or the revision the watch started after).
     pub fn revision(&self) -> u64 {
         match &self.source {
-            Source::Cache { last, .. } => *last,
+            Source::Cache(cached) => cached.last,
             Source::Inner(watch) => watch.revision(),
         }
     }
@@ -77,32 +97,70 @@ impl CacheWatch {
     ///
     /// Cancel-safe: dropping the future before it resolves loses no event.
     pub async fn next(&mut self) -> Option<Result<Event>> {
-        let (replay, live, last, done) = match &mut self.source {
-            Source::Inner(watch) => return watch.next().await,
-            Source::Cache {
-                replay,
-                live,
-                last,
-                done,
-            } => (replay, live, last, done),
-        };
-        if *done {
+        match &mut self.source {
+            Source::Inner(watch) => watch.next().await,
+            Source::Cache(cached) => cached.next().await,
+        }
+    }
+}
+
+impl Cached {
+    async fn next(&mut self) -> Option<Result<Event>> {
+        if self.done {
             return None;
         }
-        let next = match replay.pop_front() {
-            Some(event) => Ok(event),
-            None => next_live(live, *last).await,
-        };
-        Some(match next {
+        Some(match self.step().await {
             Ok(event) => {
-                *last = event.revision;
+                self.last = event.revision;
                 Ok(Arc::unwrap_or_clone(event))
             }
             Err(error) => {
-                *done = true;
+                self.done = true;
                 Err(error)
             }
         })
+    }
+
+    /// The next event above `last`: replayed, live, or caught up.
+    async fn step(&mut self) -> Result<Arc<Event>> {
+        loop {
+            if let Some(event) = self.replay.pop_front() {
+                return Ok(event);
+            }
+            if self.live.ending() == Ending::Invalidated {
+                return Err(Error::WatcherLagged);
+            }
+            match self.live.events.recv().await {
+                Some(event) if event.revision <= self.last => continue,
+                Some(event) => return Ok(event),
+                None => match self.live.ending() {
+                    Ending::Slow => self.catch_up()?,
+                    Ending::Invalidated => return Err(Error::WatcherLagged),
+                    Ending::Open => return Err(Error::Closed),
+                },
+            }
+        }
+    }
+
+    /// After the cache dropped this watcher as slow (and its buffered events were
+    /// delivered): subscribes again after the last revision delivered, replaying the rest
+    /// from the ring. A watcher that fell out of the ring is over.
+    fn catch_up(&mut self) -> Result<()> {
+        let shared = self.shared.upgrade().ok_or(Error::Closed)?;
+        let subscription = match shared.feed().subscribe_after(&self.prefix, self.last) {
+            Ok(subscription) => subscription,
+            Err(Error::Compacted { compacted, .. }) => {
+                debug!(prefix = %self.prefix, revision = self.last, compacted,
+                    "cache watcher fell out of the window; closing it");
+                return Err(Error::WatcherLagged);
+            }
+            Err(error) => return Err(error),
+        };
+        debug!(prefix = %self.prefix, revision = self.last, replay = subscription.replay.len(),
+            "cache watcher caught up from the ring");
+        self.replay = subscription.replay;
+        self.live = subscription.live;
+        Ok(())
     }
 }
 
@@ -114,20 +172,5 @@ impl WatchSource for CacheWatch {
 
     fn revision(&self) -> u64 {
         CacheWatch::revision(self)
-    }
-}
-
-/// The next live event above `last`.
-async fn next_live(live: &mut Receiver, last: u64) -> Result<Arc<Event>> {
-    loop {
-        if live.lagged() {
-            return Err(Error::WatcherLagged);
-        }
-        match live.events.recv().await {
-            Some(event) if event.revision <= last => continue,
-            Some(event) => return Ok(event),
-            None if live.lagged() => return Err(Error::WatcherLagged),
-            None => return Err(Error::Closed),
-        }
     }
 }

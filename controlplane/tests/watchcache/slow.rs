@@ -1,5 +1,6 @@
-//! A cache watcher that stops reading is closed with `WatcherLagged`, while a hundred fast
-//! watchers get every event and the writers never wait for it.
+//! A cache watcher that stops reading never holds up the writers or a hundred fast watchers;
+//! when it reads again it catches up from the cache's ring with every event, or, if it fell
+//! out of the ring's window, is closed with `WatcherLagged`.
 
 use crate::{BACKENDS, Backend, Fixture, bounded, events_through, next_event};
 use bytes::Bytes;
@@ -12,20 +13,33 @@ const BUFFER: usize = 16;
 const WRITES: u64 = 300;
 const FAST: usize = 100;
 
+/// A window that holds every write of the run.
+const WIDE: usize = 1_000;
+/// A window the writes overrun many times.
+const NARROW: usize = 50;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_watcher_is_closed_while_writers_and_fast_watchers_go_on() {
+async fn slow_watcher_catches_up_while_writers_and_fast_watchers_go_on() {
     for backend in BACKENDS {
-        bounded("slow watcher run", run(backend)).await;
+        bounded("slow watcher run", run(backend, WIDE)).await;
     }
 }
 
-async fn run(backend: Backend) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_watcher_out_of_the_window_is_closed_while_writers_and_fast_watchers_go_on() {
+    for backend in BACKENDS {
+        bounded("slow watcher run", run(backend, NARROW)).await;
+    }
+}
+
+async fn run(backend: Backend, window: usize) {
     let fixture = Arc::new(
         Fixture::new(
             backend,
             store::Config::default(),
             watchcache::Config {
                 watch_buffer: BUFFER,
+                window,
                 ..watchcache::Config::default()
             },
         )
@@ -89,17 +103,28 @@ async fn run(backend: Backend) {
         assert_eq!(revisions, (1..=WRITES).collect::<Vec<_>>());
     }
 
-    // The slow watcher is over: at most its buffer, then WatcherLagged, then the end.
-    let mut delivered = 0;
-    let end = loop {
-        match next_event(&mut slow).await {
-            Some(Ok(_)) => delivered += 1,
-            other => break other,
-        }
-    };
-    assert!(delivered <= BUFFER, "{delivered} events delivered");
-    assert!(matches!(end, Some(Err(Error::WatcherLagged))), "{end:?}");
-    assert!(next_event(&mut slow).await.is_none());
+    if window == WIDE {
+        // The slow watcher gets every event, in order: what was buffered, then the rest
+        // from the ring.
+        let revisions: Vec<u64> = events_through(&mut slow, WRITES)
+            .await
+            .iter()
+            .map(|e| e.revision)
+            .collect();
+        assert_eq!(revisions, (1..=WRITES).collect::<Vec<_>>());
+    } else {
+        // The slow watcher is over: at most its buffer, then WatcherLagged, then the end.
+        let mut delivered = 0;
+        let end = loop {
+            match next_event(&mut slow).await {
+                Some(Ok(_)) => delivered += 1,
+                other => break other,
+            }
+        };
+        assert!(delivered <= BUFFER, "{delivered} events delivered");
+        assert!(matches!(end, Some(Err(Error::WatcherLagged))), "{end:?}");
+        assert!(next_event(&mut slow).await.is_none());
+    }
 
     // New watchers are unaffected.
     let mut after = fixture
