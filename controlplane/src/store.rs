@@ -32,6 +32,7 @@ mod hub;
 mod kv;
 mod layout;
 mod memory;
+pub(crate) mod page;
 mod redb;
 mod watch;
 mod writer;

@@ -197,8 +197,11 @@ impl Store for CachedStore {
     /// Under the root, the page is read from memory and its revision is the cache's: the
     /// revision of the latest write under the root (writes elsewhere do not move it).
     async fn list_page(&self, prefix: &str, options: &ListOptions) -> Result<List> {
-        if self.covers(prefix) && self.caught_up().await? {
-            return Ok(self.shared.objects().list_page(prefix, options));
+        if self.covers(prefix)
+            && self.caught_up().await?
+            && let Some(page) = self.shared.list_page(prefix, options)
+        {
+            return page;
         }
         self.inner.list_page(prefix, options).await
     }

@@ -33,6 +33,10 @@ pub struct ListOptions {
     pub after: Option<String>,
     /// At most this many items; 0 means no limit (as Kubernetes' `limit`).
     pub limit: usize,
+    /// The revision to read the keys as of; 0 reads the current ones. A past revision must
+    /// not be compacted ([`Error::Compacted`](super::Error::Compacted)) and a later one
+    /// must have been reached ([`Error::FutureRevision`](super::Error::FutureRevision)).
+    pub revision: u64,
 }
 
 /// One page of a listing.

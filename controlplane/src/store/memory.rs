@@ -6,6 +6,7 @@
 
 use super::apply::{Applied, Op, Tables, apply, compact_window};
 use super::hub::Hub;
+use super::page;
 use super::watch::{History, HistoryPage};
 use super::{
     Config, Deleted, Error, Event, KeyValue, List, ListOptions, Result, Revisions, Store, Watch,
@@ -153,21 +154,28 @@ impl Store for MemoryStore {
             Some(after) if after >= prefix => Bound::Excluded(after),
             _ => Bound::Included(prefix),
         };
-        let limit = if options.limit == 0 {
-            usize::MAX
-        } else {
-            options.limit
-        };
-        let mut matching = state
+        let current = state
             .kv
             .range::<str, _>((start, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(prefix))
-            .map(|(_, kv)| kv.clone());
-        let items: Vec<_> = matching.by_ref().take(limit).collect();
+            .map(|(_, kv)| Ok(kv.clone()));
+        let (revision, since) = match options.revision {
+            0 => (state.revisions.current, None),
+            at => {
+                page::check_revision(at, state.revisions)?;
+                let first = state.history.partition_point(|e| e.revision <= at);
+                let since = state
+                    .history
+                    .range(first..)
+                    .filter(|e| e.key().starts_with(prefix));
+                (at, Some(since))
+            }
+        };
+        let page = page::assemble(current, since, options)?;
         Ok(List {
-            items,
-            revision: state.revisions.current,
-            more: matching.next().is_some(),
+            items: page.items,
+            revision,
+            more: page.more,
         })
     }
 

@@ -9,6 +9,7 @@ use super::hub::Hub;
 use super::layout::{
     HISTORY, KV, META, StorageResult, decode_event, decode_value, event_key, read_revisions,
 };
+use super::page;
 use super::watch::{History, HistoryPage};
 use super::writer::Writer;
 use super::{
@@ -164,35 +165,35 @@ impl Store for RedbStore {
 
 /// One page of a listing, read from one snapshot.
 fn list(txn: &redb::ReadTransaction, prefix: &str, options: &ListOptions) -> Result<List> {
-    let revision = read_revisions(&txn.open_table(META).storage()?)?.current;
+    let revisions = read_revisions(&txn.open_table(META).storage()?)?;
     let kv = txn.open_table(KV).storage()?;
     let start = match options.after.as_deref() {
         Some(after) if after >= prefix => Bound::Excluded(after),
         _ => Bound::Included(prefix),
     };
-    let limit = if options.limit == 0 {
-        usize::MAX
-    } else {
-        options.limit
+    let current = kv
+        .range::<&str>((start, Bound::Unbounded))
+        .storage()?
+        .map(|entry| {
+            let (key, value) = entry.storage()?;
+            decode_value(key.value(), value.value())
+        })
+        .take_while(|kv| !matches!(kv, Ok(kv) if !kv.key.starts_with(prefix)));
+    let (revision, since) = match options.revision {
+        0 => (revisions.current, None),
+        at => {
+            page::check_revision(at, revisions)?;
+            // Everything above `at` up to now: one snapshot, so the history and the current
+            // keys agree.
+            let since = read_history(txn, prefix, at, usize::MAX)?.events;
+            (at, Some(since))
+        }
     };
-    let mut items = Vec::new();
-    let mut more = false;
-    for entry in kv.range::<&str>((start, Bound::Unbounded)).storage()? {
-        let (key, value) = entry.storage()?;
-        let key = key.value();
-        if !key.starts_with(prefix) {
-            break;
-        }
-        if items.len() == limit {
-            more = true;
-            break;
-        }
-        items.push(decode_value(key, value.value())?);
-    }
+    let page = page::assemble(current, since, options)?;
     Ok(List {
-        items,
+        items: page.items,
         revision,
-        more,
+        more: page.more,
     })
 }
 

@@ -64,6 +64,18 @@ impl Feed {
         self.revision = revision;
     }
 
+    /// The events of keys under `prefix` after `after`, oldest first; [`Error::Compacted`]
+    /// if the ring no longer reaches back that far.
+    pub(crate) fn since(&self, prefix: &str, after: u64) -> Result<VecDeque<Arc<Event>>> {
+        if after < self.ring.floor() {
+            return Err(Error::Compacted {
+                requested: after,
+                compacted: self.ring.floor(),
+            });
+        }
+        Ok(self.ring.since(prefix, after))
+    }
+
     /// Ends every watcher with [`Error::Closed`] and refuses new ones.
     pub(crate) fn close(&mut self) {
         self.closed = true;

@@ -1,8 +1,9 @@
 //! The current objects under the cache's root, as of one revision: [`Objects`].
 
-use crate::store::{Event, EventKind, KeyValue, List, ListOptions};
-use std::collections::BTreeMap;
+use crate::store::{Event, EventKind, KeyValue, List, ListOptions, Result, page};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// Every key under the root with its value, as of [`Objects::revision`].
 #[derive(Debug, Default)]
@@ -52,29 +53,41 @@ impl Objects {
         self.map.get(key).cloned()
     }
 
-    /// One page of the keys starting with `prefix`, as [`Store::list_page`] defines it.
+    /// One page of the keys starting with `prefix`, as [`Store::list_page`] defines it: of
+    /// the current keys, or for a past revision, of the keys as they were then, undoing
+    /// `since` — the events after that revision, oldest first.
     ///
     /// [`Store::list_page`]: crate::store::Store::list_page
-    pub(crate) fn list_page(&self, prefix: &str, options: &ListOptions) -> List {
+    pub(crate) fn list_page(
+        &self,
+        prefix: &str,
+        options: &ListOptions,
+        since: Option<VecDeque<Arc<Event>>>,
+    ) -> Result<List> {
         let start = match options.after.as_deref() {
             Some(after) if after >= prefix => Bound::Excluded(after),
             _ => Bound::Included(prefix),
         };
-        let limit = if options.limit == 0 {
-            usize::MAX
-        } else {
-            options.limit
-        };
-        let mut matching = self
+        let current = self
             .map
             .range::<str, _>((start, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(prefix))
-            .map(|(_, kv)| kv.clone());
-        let items: Vec<_> = matching.by_ref().take(limit).collect();
-        List {
-            items,
-            revision: self.revision,
-            more: matching.next().is_some(),
-        }
+            .map(|(_, kv)| Ok(kv.clone()));
+        // Only events the objects reflect: the ring may already hold later ones.
+        let since = since.map(|events| {
+            events
+                .into_iter()
+                .take_while(|event| event.revision <= self.revision)
+        });
+        let page = page::assemble(current, since, options)?;
+        Ok(List {
+            items: page.items,
+            revision: if options.revision == 0 {
+                self.revision
+            } else {
+                options.revision
+            },
+            more: page.more,
+        })
     }
 }

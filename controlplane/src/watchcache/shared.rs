@@ -1,16 +1,18 @@
 //! The state one cache shares between its handle and its feed task: [`Shared`].
 //!
-//! Two locks, taken one at a time, never nested: the [`Objects`] (a `RwLock`, so that reads
-//! proceed in parallel) and the [`Feed`] (a `Mutex`: ring and watchers). The feed task
+//! Two locks: the [`Objects`] (a `RwLock`, so that reads proceed in parallel) and the
+//! [`Feed`] (a `Mutex`: ring and watchers). The feed task takes them one at a time: it
 //! applies an event to the objects, then publishes it on the feed, then advances the
 //! [`Progress`] that reads wait on; so once a read sees revision R as applied, both the
-//! objects and the feed reflect it.
+//! objects and the feed reflect it. Only a listing at a past revision holds both, always
+//! the objects first (the feed is never held while taking the objects), so that the ring's
+//! events it undoes are exactly those after that revision the objects reflect.
 
 use super::feed::Feed;
 use super::objects::Objects;
 use super::progress::Progress;
 use super::{Config, Status};
-use crate::store::{Event, List};
+use crate::store::{Event, List, ListOptions, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
@@ -57,6 +59,23 @@ impl Shared {
         self.feed().reset(revision);
         self.relists.fetch_add(1, Ordering::Relaxed);
         self.progress.advance(revision);
+    }
+
+    /// One page under `prefix` (see [`Store::list_page`]), or `None` if it asks for a
+    /// revision the cache has not reached.
+    ///
+    /// [`Store::list_page`]: crate::store::Store::list_page
+    pub(crate) fn list_page(&self, prefix: &str, options: &ListOptions) -> Option<Result<List>> {
+        let objects = self.objects();
+        let since = match options.revision {
+            0 => None,
+            at if at > objects.revision() => return None,
+            at => match self.feed().since(prefix, at) {
+                Ok(events) => Some(events),
+                Err(error) => return Some(Err(error)),
+            },
+        };
+        Some(objects.list_page(prefix, options, since))
     }
 
     /// Counts a resumed inner watch.

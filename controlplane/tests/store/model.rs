@@ -1,5 +1,6 @@
 //! Random operation sequences applied to a store and to a `BTreeMap` model, compared after
-//! every operation; at the end, listings, revisions and watch streams (live from the start,
+//! every operation (listings also at past revisions, undone from the history); at the end,
+//! listings, revisions and watch streams (live from the start,
 //! replayed from the middle and from the compaction point) are compared with the model's
 //! event log.
 //!
@@ -66,6 +67,11 @@ enum Outcome {
     FutureRevision {
         requested: u64,
         current: u64,
+    },
+    /// A listing at a revision compaction has dropped.
+    ListCompacted {
+        requested: u64,
+        compacted: u64,
     },
 }
 
@@ -169,12 +175,27 @@ impl Model {
             }
             Op::Get { key } => Outcome::Got(self.kv.get(&key).cloned()),
             Op::List { prefix, options } => {
+                let at = match options.revision {
+                    0 => self.revision,
+                    at if at < self.compacted => {
+                        return Outcome::ListCompacted {
+                            requested: at,
+                            compacted: self.compacted,
+                        };
+                    }
+                    at if at > self.revision => {
+                        return Outcome::FutureRevision {
+                            requested: at,
+                            current: self.revision,
+                        };
+                    }
+                    at => at,
+                };
                 let mut items: Vec<_> = self
-                    .kv
-                    .values()
+                    .state_at(at)
+                    .into_values()
                     .filter(|kv| kv.key.starts_with(&prefix))
                     .filter(|kv| options.after.as_ref().is_none_or(|a| kv.key > *a))
-                    .cloned()
                     .collect();
                 let more = options.limit != 0 && items.len() > options.limit;
                 if more {
@@ -182,11 +203,27 @@ impl Model {
                 }
                 Outcome::Listed(List {
                     items,
-                    revision: self.revision,
+                    revision: at,
                     more,
                 })
             }
         }
+    }
+
+    /// Every key as it was at `revision`: the log replayed from the start.
+    fn state_at(&self, revision: u64) -> BTreeMap<String, KeyValue> {
+        let mut kv = BTreeMap::new();
+        for event in self.events.iter().take_while(|e| e.revision <= revision) {
+            match event.kind {
+                EventKind::Put => {
+                    kv.insert(event.kv.key.clone(), event.kv.clone());
+                }
+                EventKind::Delete => {
+                    kv.remove(&event.kv.key);
+                }
+            }
+        }
+        kv
     }
 
     fn record(&mut self, kind: EventKind, kv: KeyValue, prev: Option<KeyValue>) {
@@ -258,6 +295,11 @@ impl Model {
             options: ListOptions {
                 after,
                 limit: rng.below(4) as usize,
+                revision: if rng.chance(50) {
+                    0
+                } else {
+                    rng.below(self.revision + 2)
+                },
             },
         }
     }
@@ -294,6 +336,13 @@ async fn execute(store: &dyn Store, op: Op) -> Outcome {
         Error::FutureRevision { requested, current } => {
             Outcome::FutureRevision { requested, current }
         }
+        Error::Compacted {
+            requested,
+            compacted,
+        } => Outcome::ListCompacted {
+            requested,
+            compacted,
+        },
         other => panic!("store failed: {other:?}"),
     })
 }

@@ -112,8 +112,8 @@ async fn reopen_keeps_window_compaction_and_pagination() {
     // Paging through the reopened store yields every key once, in order.
     let mut keys = Vec::new();
     let mut options = ListOptions {
-        after: None,
         limit: 7,
+        ..ListOptions::default()
     };
     loop {
         let page = store.list_page("/k/", &options).await.expect("page");

@@ -55,6 +55,7 @@ async fn rounds(fixture: Arc<Fixture>, task: u64) {
                 &ListOptions {
                     after: (round > 0).then(|| format!("{prefix}{:03}", round - 1)),
                     limit: 1,
+                    revision: 0,
                 },
             )
             .await

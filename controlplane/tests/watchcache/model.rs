@@ -133,6 +133,7 @@ async fn compare(cache: &CachedStore, rng: &mut Rng, last_root_write: u64) {
     let options = ListOptions {
         after: rng.chance(50).then(|| rng.pick(KEYS).to_string()),
         limit: rng.below(4) as usize,
+        revision: 0,
     };
     let cached = cache.list_page(prefix, &options).await.expect("cache list");
     let model = inner.list_page(prefix, &options).await.expect("inner list");
@@ -143,6 +144,25 @@ async fn compare(cache: &CachedStore, rng: &mut Rng, last_root_write: u64) {
         assert_eq!(cached.revision, last_root_write, "list {prefix}");
     } else {
         assert_eq!(cached.revision, model.revision, "list {prefix}");
+    }
+    // The same page at a past revision: where both can still read it, they agree; only
+    // compaction (of the inner store's history or of the cache's ring) may refuse it.
+    if last_root_write > 0 {
+        let past = ListOptions {
+            revision: 1 + rng.below(last_root_write),
+            ..options
+        };
+        let cached = cache.list_page(prefix, &past).await;
+        let model = inner.list_page(prefix, &past).await;
+        if let (Ok(cached), Ok(model)) = (&cached, &model) {
+            assert_eq!(cached, model, "list {prefix} {past:?}");
+        }
+        for result in [&cached, &model] {
+            assert!(
+                matches!(result, Ok(_) | Err(store::Error::Compacted { .. })),
+                "list {prefix} {past:?}: {result:?}"
+            );
+        }
     }
     let full = cache.list(ROOT).await.expect("cache list");
     assert_eq!(full.items, inner.list(ROOT).await.expect("list").items);

@@ -4,10 +4,11 @@
 use crate::apiserver::codec::table;
 use crate::apiserver::conversion;
 use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::request::continuation::{self, Continue};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
 use crate::apiserver::state::{ApiState, decode, store_error};
-use crate::store::{KeyValue, ListOptions};
+use crate::store::{Error as StoreError, KeyValue, ListOptions};
 use axum::Json;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -60,9 +61,22 @@ pub struct Page {
 /// without decoding them unless a selector needs to look inside.
 pub async fn raw_page(state: &ApiState, path: &ResourcePath, query: &Query) -> ApiResult<RawPage> {
     let prefix = path.kind.key_prefix(path.namespace.as_deref());
-    let mut after = match &query.continue_token {
-        Some(token) => Some(decode_continue(token, &prefix)?),
-        None => None,
+    // A continued list reads every page at its first page's revision.
+    let (mut after, mut revision) = match &query.continue_token {
+        Some(token) => {
+            if query
+                .resource_version
+                .as_deref()
+                .is_some_and(|rv| !rv.is_empty() && rv != "0")
+            {
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            let next = Continue::decode(token, &prefix)?;
+            (Some(next.after), next.revision)
+        }
+        None => (None, 0),
     };
     let select = !query.labels.is_empty() || !query.fields.is_empty();
     let mut items = Vec::new();
@@ -70,12 +84,17 @@ pub async fn raw_page(state: &ApiState, path: &ResourcePath, query: &Query) -> A
         let options = ListOptions {
             after: after.clone(),
             limit: query.limit,
+            revision,
         };
         let list = state
             .store
             .list_page(&prefix, &options)
             .await
-            .map_err(store_error)?;
+            .map_err(|error| match error {
+                StoreError::Compacted { .. } if revision != 0 => continuation::expired(),
+                error => store_error(error),
+            })?;
+        revision = list.revision;
         for kv in list.items {
             after = Some(kv.key.clone());
             if !select || query.matches(path.kind, &decode(&kv)?.object) {
@@ -84,14 +103,19 @@ pub async fn raw_page(state: &ApiState, path: &ResourcePath, query: &Query) -> A
         }
         let full = query.limit != 0 && items.len() >= query.limit;
         if !list.more || full {
-            let continue_token = if list.more {
-                after.as_deref().map(encode_continue)
-            } else {
-                None
+            let continue_token = match (&after, list.more) {
+                (Some(after), true) => Some(
+                    Continue {
+                        revision,
+                        after: after.clone(),
+                    }
+                    .encode(&prefix),
+                ),
+                _ => None,
             };
             return Ok(RawPage {
                 items,
-                revision: list.revision,
+                revision,
                 continue_token,
             });
         }
@@ -205,19 +229,6 @@ fn with_resource_version(stored: &[u8], revision: u64, out: &mut Vec<u8>) -> Api
         }
     }
     Ok(())
-}
-
-fn encode_continue(key: &str) -> String {
-    hex::encode(key.as_bytes())
-}
-
-fn decode_continue(token: &str, prefix: &str) -> ApiResult<String> {
-    let key = hex::decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|key| key.starts_with(prefix))
-        .ok_or_else(|| ApiError::bad_request(format!("invalid continue token {token:?}")))?;
-    Ok(key)
 }
 
 #[cfg(test)]
