@@ -15,8 +15,9 @@
 //!
 //! `cargo bench --bench http` runs `nodeport` and `hop`; name parts to choose
 //! (`-- nodeport`, `-- hop`, `-- wasmtime run`). Options: `--connections N` (32),
-//! `--duration 10s`, `--warmup 2s`, `--rounds N` (3), `--hop-connections N` (1), `--quick`
-//! (3 s runs, 1 s warm-up, one round). The `wasmtime` CLI is taken from `$WASMTIME` or
+//! `--duration 10s`, `--warmup 2s`, `--rounds N` (3), `--hop-connections N` (1),
+//! `--max-pods N` (the agents'; 20000 measures the compact memory layout's bounds checks),
+//! `--quick` (3 s runs, 1 s warm-up, one round). The `wasmtime` CLI is taken from `$WASMTIME` or
 //! `PATH`; without it the comparisons print skiff's figures alone and say so.
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -70,6 +71,9 @@ struct Options {
     load: Load,
     rounds: usize,
     hop_connections: usize,
+    /// The agents' `--max-pods`, if not their default; beyond ~10,000 their pools use the
+    /// compact memory layout (explicit bounds checks), which this measures.
+    max_pods: Option<usize>,
 }
 
 impl Options {
@@ -89,6 +93,7 @@ impl Options {
             },
             rounds: if quick { 1 } else { DEFAULT_ROUNDS },
             hop_connections: DEFAULT_HOP_CONNECTIONS,
+            max_pods: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -106,6 +111,7 @@ impl Options {
                 "--connections" => options.load.connections = number(&flag, &value()),
                 "--hop-connections" => options.hop_connections = number(&flag, &value()),
                 "--rounds" => options.rounds = number(&flag, &value()),
+                "--max-pods" => options.max_pods = Some(number(&flag, &value())),
                 "--duration" => options.load.duration = duration(&flag, &value()),
                 "--warmup" => options.load.warmup = duration(&flag, &value()),
                 part if PARTS.contains(&part) => options.parts.push(part.to_string()),
@@ -176,7 +182,7 @@ async fn nodeport(options: &Options, wasmtime: Option<&Path>) {
     println!(
         "\nnodeport: http-hello, {REPLICAS} replicas on one node, through NodePort {NODE_PORT}, against wasmtime serve"
     );
-    let cluster = Cluster::start(&[NODE_A]).await;
+    let cluster = Cluster::start(&[NODE_A], options.max_pods).await;
     cluster.deploy(None).await;
     let via_node_port = socket(NODE_A.1, NODE_PORT);
     wait_answer(via_node_port, None).await;
@@ -203,7 +209,7 @@ async fn hop(options: &Options) {
         "\nhop: http-hello, {REPLICAS} replicas pinned to node {} ({}); NodePort {NODE_PORT} of node {} ({}, forwarded) against that of node {} (local)",
         b.0, b.1, a.0, a.1, b.0
     );
-    let cluster = Cluster::start(&[a, b]).await;
+    let cluster = Cluster::start(&[a, b], options.max_pods).await;
     cluster.deploy(Some(b.0)).await;
     let forwarded = socket(a.1, NODE_PORT);
     let local = socket(b.1, NODE_PORT);
@@ -316,7 +322,7 @@ struct Cluster {
 impl Cluster {
     /// Starts the server and one agent per `(node name, listen IP)`, and waits until
     /// every node is registered.
-    async fn start(nodes: &[(&str, &str)]) -> Self {
+    async fn start(nodes: &[(&str, &str)], max_pods: Option<usize>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = support::server(dir.path(), &[]).await;
         let agents = nodes
@@ -325,6 +331,7 @@ impl Cluster {
                 Process(
                     skiff(name)
                         .args(["agent", "--name", name, "--listen", &format!("{ip}:0")])
+                        .args(max_pods.map(|n| format!("--max-pods={n}")))
                         .arg("--kubeconfig")
                         .arg(&server.kubeconfig)
                         .arg("--data-dir")

@@ -107,6 +107,17 @@ pub async fn run(
         }
         other => Error::Runtime(other),
     })?;
+    match runtime.memory_layout() {
+        skiff_runtime::MemoryLayout::Guarded => tracing::info!(
+            max_pods = config.max_pods,
+            "instance pool: guard regions (no bounds checks in compiled code)"
+        ),
+        skiff_runtime::MemoryLayout::Compact => tracing::info!(
+            max_pods = config.max_pods,
+            "instance pool: compact memories with bounds checks (a guarded pool this large \
+             does not fit in the address space)"
+        ),
+    }
     let images = image::ImageStore::with_client(
         config.images_dir(),
         config.insecure_registries.clone(),

@@ -17,6 +17,19 @@ pub const DEFAULT_MAX_MEMORY_PER_INSTANCE: u64 = 1 << 30;
 /// 10 ms while costing one thread wake-up per millisecond.
 pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(1);
 
+/// How the pool lays out each linear memory's address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryLayout {
+    /// A 4 GiB reservation and guard regions per memory: compiled code needs no bounds
+    /// checks (an access past the end faults in the guard and traps), at ~8.6 GiB of address
+    /// space per instance slot — about 10,000 slots in a 47-bit address space.
+    Guarded,
+    /// A reservation of the per-instance memory limit and a small guard: compiled code
+    /// checks bounds explicitly (a compare and branch per access), and a slot needs about a
+    /// quarter of the address space — some 45,000 slots with 1 GiB per instance.
+    Compact,
+}
+
 /// Configuration of a [`Runtime`](crate::Runtime).
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
@@ -24,6 +37,9 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Maximum linear memory of one instance, in bytes.
     pub max_memory_per_instance: u64,
+    /// The memory layout; `None` picks [`MemoryLayout::Guarded`] when a pool of
+    /// `max_instances` fits in the address space that way, else [`MemoryLayout::Compact`].
+    pub memory_layout: Option<MemoryLayout>,
     /// Interval of the epoch ticker.
     pub epoch_tick: Duration,
     /// Directory for precompiled modules; `None` compiles in memory only.
@@ -35,6 +51,7 @@ impl Default for RuntimeConfig {
         Self {
             max_instances: DEFAULT_MAX_INSTANCES,
             max_memory_per_instance: DEFAULT_MAX_MEMORY_PER_INSTANCE,
+            memory_layout: None,
             epoch_tick: DEFAULT_EPOCH_TICK,
             cache_dir: default_cache_dir(),
         }

@@ -6,15 +6,20 @@
 //! runs as long as anything may still start an instance.
 //!
 //! Parts: [`SharedEngine`]; the pool tuning constants ([`MEMORY_KEEP_RESIDENT`],
-//! [`TABLE_KEEP_RESIDENT`], [`DECOMMIT_BATCH`]); `engine_config`.
+//! [`TABLE_KEEP_RESIDENT`], [`DECOMMIT_BATCH`], [`COMPACT_GUARD`]); `engine_config`, which
+//! lays memories out as the [`MemoryLayout`] says (the guarded layout when the pool fits,
+//! else the compact one).
 
-use crate::config::RuntimeConfig;
+use crate::config::{MemoryLayout, RuntimeConfig};
 use crate::error::{Error, Result, one_line};
 use crate::limits::Limits;
 use crate::ticker::EpochTicker;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// The size of a wasm page.
+const WASM_PAGE: u64 = 64 * 1024;
 
 /// Core instances a component may need per component instance: a Rust `wasm32-wasip2`
 /// program is a main module plus adapter shims.
@@ -30,6 +35,7 @@ pub(crate) struct SharedEngine {
 struct Inner {
     engine: Engine,
     config: RuntimeConfig,
+    layout: MemoryLayout,
     // Dropped last: stops the ticker thread.
     _ticker: EpochTicker,
 }
@@ -37,21 +43,45 @@ struct Inner {
 impl SharedEngine {
     /// Creates the engine, its pool and its ticker. A pool too large for the process's
     /// address space is [`Error::TooManyInstances`], naming the largest that fits.
+    ///
+    /// Without a chosen layout, the guarded one is tried first and the compact one when the
+    /// guarded pool does not fit; the bound is then that of the compact layout.
     pub(crate) fn new(config: RuntimeConfig) -> Result<Self> {
-        let engine =
-            Engine::new(&engine_config(&config)).map_err(|e| match largest_pool(&config) {
-                Some(max) => Error::TooManyInstances {
-                    requested: config.max_instances,
-                    max,
-                },
-                None => Error::Engine(one_line(&e)),
-            })?;
+        let layouts: &[MemoryLayout] = match &config.memory_layout {
+            Some(layout) => std::slice::from_ref(layout),
+            None => &[MemoryLayout::Guarded, MemoryLayout::Compact],
+        };
+        let mut failure = None;
+        let mut made = None;
+        for &layout in layouts {
+            match Engine::new(&engine_config(&config, layout)) {
+                Ok(engine) => {
+                    made = Some((engine, layout));
+                    break;
+                }
+                Err(e) => failure = Some((e, layout)),
+            }
+        }
+        let (engine, layout) = match (made, failure) {
+            (Some(made), _) => made,
+            (None, Some((e, layout))) => {
+                return Err(match largest_pool(&config, layout) {
+                    Some(max) => Error::TooManyInstances {
+                        requested: config.max_instances,
+                        max,
+                    },
+                    None => Error::Engine(one_line(&e)),
+                });
+            }
+            (None, None) => unreachable!("at least one layout is tried"),
+        };
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
             .map_err(|e| Error::Engine(format!("cannot start the epoch ticker: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 engine,
                 config,
+                layout,
                 _ticker: ticker,
             }),
         })
@@ -66,6 +96,11 @@ impl SharedEngine {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The memory layout of the engine's pool.
+    pub(crate) fn layout(&self) -> MemoryLayout {
+        self.inner.layout
     }
 
     /// The configuration the engine was built with.
@@ -102,13 +137,22 @@ pub const DECOMMIT_BATCH: usize = 16;
 /// not: the pool reserves every slot's address space up front, so the bound is the
 /// address space left to the process, found by bisection (each try reserves and releases
 /// the space, nothing is touched). `None` when even one instance fails, for another reason.
-fn largest_pool(config: &RuntimeConfig) -> Option<u32> {
+fn largest_pool(config: &RuntimeConfig, layout: MemoryLayout) -> Option<u32> {
+    let headroom = RuntimeConfig {
+        max_instances: HEADROOM_SLOTS,
+        ..config.clone()
+    };
     let fits = |instances: u32| {
         let config = RuntimeConfig {
             max_instances: instances,
             ..config.clone()
         };
-        Engine::new(&engine_config(&config)).is_ok()
+        // The process needs room besides the pool (thread stacks, its heap): a pool only
+        // counts as fitting if it does alongside a small one held for that room.
+        let Ok(_room) = Engine::new(&engine_config(&headroom, MemoryLayout::Guarded)) else {
+            return false;
+        };
+        Engine::new(&engine_config(&config, layout)).is_ok()
     };
     let (mut fitting, mut failing) = (0, config.max_instances);
     while failing - fitting > 1 {
@@ -122,8 +166,17 @@ fn largest_pool(config: &RuntimeConfig) -> Option<u32> {
     (fitting > 0).then_some(fitting)
 }
 
-/// The engine configuration: pooling sized from `config`, CoW images, epochs.
-fn engine_config(config: &RuntimeConfig) -> Config {
+/// Guarded slots' worth of address space (~275 GiB) a pool named as the largest that fits
+/// leaves free for the rest of the process: its threads' stacks and its heap.
+const HEADROOM_SLOTS: u32 = 32;
+
+/// The guard after each memory of the compact layout: accesses at small constant offsets
+/// from a checked address land in it and fault, so one bounds check covers them.
+pub const COMPACT_GUARD: u64 = 64 * 1024;
+
+/// The engine configuration: pooling sized from `config`, each memory laid out by
+/// `layout`, CoW images, epochs.
+fn engine_config(config: &RuntimeConfig, layout: MemoryLayout) -> Config {
     let n = config.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(n)
@@ -139,5 +192,12 @@ fn engine_config(config: &RuntimeConfig) -> Config {
     cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
         .memory_init_cow(true)
         .epoch_interruption(true);
+    if layout == MemoryLayout::Compact {
+        // Wasm pages are 64 KiB: the reservation is the limit rounded up to whole pages.
+        let reservation = config.max_memory_per_instance.div_ceil(WASM_PAGE) * WASM_PAGE;
+        cfg.memory_reservation(reservation)
+            .memory_reservation_for_growth(0)
+            .memory_guard_size(COMPACT_GUARD);
+    }
     cfg
 }

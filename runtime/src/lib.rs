@@ -35,8 +35,8 @@ mod wasi;
 
 pub use command::{CommandSpec, Instance};
 pub use config::{
-    DEFAULT_EPOCH_TICK, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY_PER_INSTANCE, RuntimeConfig,
-    default_cache_dir,
+    DEFAULT_EPOCH_TICK, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_MEMORY_PER_INSTANCE, MemoryLayout,
+    RuntimeConfig, default_cache_dir,
 };
 pub use error::{Error, Result};
 pub use guard::CPU_PERIOD;

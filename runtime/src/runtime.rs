@@ -5,7 +5,7 @@
 
 use crate::artifacts::ArtifactCache;
 use crate::command::{self, CommandSpec, Instance};
-use crate::config::RuntimeConfig;
+use crate::config::{MemoryLayout, RuntimeConfig};
 use crate::engine::SharedEngine;
 use crate::error::{Error, Result, one_line};
 use crate::http::handler::{HttpConfig, HttpHandler};
@@ -199,6 +199,12 @@ impl Runtime {
     /// The configuration the runtime was built with.
     pub fn config(&self) -> &RuntimeConfig {
         self.inner.engine.config()
+    }
+
+    /// How the pool lays out linear memories (chosen at start when the configuration left it
+    /// open).
+    pub fn memory_layout(&self) -> MemoryLayout {
+        self.inner.engine.layout()
     }
 
     fn engine(&self) -> &Engine {

@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "cat",
     "show",
     "hold",
+    "out_of_bounds",
 ];
 
 fn main() {

@@ -4,6 +4,7 @@
 mod cache;
 mod command;
 mod http;
+mod layout;
 mod limits;
 mod load;
 mod logs;
