@@ -1,15 +1,20 @@
 //! Deployment burst scaling and node failure, against real `skiff server` and `skiff agent`
 //! processes (release builds):
 //!
-//! 1. burst: a Deployment scaled from 0 to 1,000 replicas on one node, then from 0 to
-//!    10,000 — time from the scale request until the Deployment reports every replica
-//!    ready (what `kubectl get deploy` and `kubectl rollout status` show);
+//! 1. burst: a Deployment of a sleeping guest scaled from 0 to each size in turn (100,
+//!    1,000 and 10,000 by default), on one node and then on four: the time from the scale
+//!    request until the Deployment reports every replica ready (what `kubectl rollout
+//!    status` waits for), split by stage — when half, 99 % and all pods were seen created,
+//!    bound, Running and Ready by a watcher, and each stage's rate — with the server's and
+//!    the agents' CPU time per pod;
 //! 2. node failure: a Deployment of 30 replicas over three nodes; one agent is killed
 //!    with SIGKILL; time until the Deployment again has all its replicas ready, on the
 //!    two live nodes, with the server's default node-lifecycle timings.
 //!
-//! `cargo bench --bench deploy` (`-- --quick` for 100 / 1,000 replicas; `-- burst` or
-//! `-- failure` for one part only).
+//! `cargo bench --bench deploy` runs both; `-- burst` or `-- failure` runs one. Options:
+//! `--sizes 100,1000,10000`, `--agents 1,4`, `--quick` (sizes 100 and 1,000 on one node, 9
+//! replicas for the failure). 30,000 pods on one node needs `vm.max_map_count` raised
+//! (each pod holds a few memory mappings; the default is 65,530).
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
@@ -18,7 +23,9 @@ use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 use std::time::{Duration, Instant};
-use support::{agent, machine, wait_node};
+use support::observe::cpu_seconds;
+use support::timeline::Timeline;
+use support::{Process, agent, machine, wait_node};
 
 mod support;
 
@@ -101,116 +108,109 @@ async fn main() {
         let parts = ["burst", "failure"];
         !args.iter().any(|a| parts.contains(&a.as_str())) || args.iter().any(|a| a == part)
     };
+    let list = |flag: &str, default: &[usize]| -> Vec<usize> {
+        match args.iter().position(|a| a == flag) {
+            Some(i) => args
+                .get(i + 1)
+                .unwrap_or_else(|| panic!("{flag} needs a value"))
+                .split(',')
+                .map(|n| {
+                    n.parse()
+                        .unwrap_or_else(|_| panic!("{flag}: not a number: {n}"))
+                })
+                .collect(),
+            None => default.to_vec(),
+        }
+    };
     println!("{}", machine());
     if only("burst") {
-        let sizes: &[i32] = if quick { &[100, 1000] } else { &[1000, 10_000] };
-        burst(sizes).await;
+        let sizes = list(
+            "--sizes",
+            if quick {
+                &[100, 1000]
+            } else {
+                &[100, 1000, 10_000]
+            },
+        );
+        for agents in list("--agents", if quick { &[1] } else { &[1, 4] }) {
+            burst(&sizes, agents).await;
+        }
     }
     if only("failure") {
         failure(if quick { 9 } else { 30 }).await;
     }
 }
 
-async fn burst(sizes: &[i32]) {
+async fn burst(sizes: &[usize], agents: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = support::server(dir.path(), &[]).await;
-    let most = sizes.iter().copied().max().unwrap_or(0) as u32;
-    let _node = agent(&server.kubeconfig, dir.path(), "burst", most + 16, &[]);
-    wait_node(&server.client, "burst").await;
+    let most = sizes.iter().copied().max().unwrap_or(0);
+    let per_node = (most.div_ceil(agents) + 16) as u32;
+    let names: Vec<String> = (0..agents).map(|i| format!("burst-{i}")).collect();
+    let nodes: Vec<Process> = names
+        .iter()
+        .map(|name| agent(&server.kubeconfig, dir.path(), name, per_node, &[]))
+        .collect();
+    for name in &names {
+        wait_node(&server.client, name).await;
+    }
     let deployments: Api<Deployment> = Api::namespaced(server.client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(server.client.clone(), "default");
-    // Warm the node: one replica pulls and compiles the module.
+    // Warm the nodes: a replica per node pulls and compiles the module.
     deployments
-        .create(&PostParams::default(), &deployment("burst", 1))
+        .create(&PostParams::default(), &deployment("burst", agents as i32))
         .await
         .expect("create deployment");
-    until_ready(&deployments, "burst", 1, Duration::from_secs(120)).await;
+    until_ready(
+        &deployments,
+        "burst",
+        agents as i32,
+        Duration::from_secs(120),
+    )
+    .await;
+    let on = if agents == 1 {
+        "one node".to_owned()
+    } else {
+        format!("{agents} nodes")
+    };
+    let cpu = || {
+        let server = cpu_seconds(server.process.0.id());
+        let agents: f64 = nodes.iter().map(|n| cpu_seconds(n.0.id())).sum();
+        (server, agents)
+    };
     for &replicas in sizes {
         scale(&deployments, "burst", 0).await;
         until_ready(&deployments, "burst", 0, Duration::from_secs(300)).await;
         until_gone(&pods, "burst").await;
-        // The pods' milestones, from a watch (for bursts a watcher can keep up with).
-        let timeline = (replicas <= 2000).then(|| Timeline::watch(pods.clone()));
+        let timeline = Timeline::watch(pods.clone(), "app=burst");
+        // Let the watcher list (nothing) and start watching before the burst.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (server_before, agents_before) = cpu();
         let start = Instant::now();
-        scale(&deployments, "burst", replicas).await;
-        until_ready(&deployments, "burst", replicas, Duration::from_secs(600)).await;
+        scale(&deployments, "burst", replicas as i32).await;
+        until_ready(
+            &deployments,
+            "burst",
+            replicas as i32,
+            Duration::from_secs(900),
+        )
+        .await;
+        let elapsed = start.elapsed();
+        let (server_after, agents_after) = cpu();
+        let per_pod = |seconds: f64| seconds / replicas as f64 * 1e6;
+        let mappings: usize = nodes.iter().map(|n| mappings(n.0.id())).sum();
         println!(
-            "burst: Deployment scaled 0 -> {replicas} on one node: all ready after {:.0} ms",
-            start.elapsed().as_secs_f64() * 1e3
+            "burst: 0 -> {replicas} on {on}: Deployment ready after {:.0} ms; CPU per pod: server {:.0} µs, agents {:.0} µs; agents' memory mappings {mappings} ({:.1} per pod)",
+            elapsed.as_secs_f64() * 1e3,
+            per_pod(server_after - server_before),
+            per_pod(agents_after - agents_before),
+            mappings as f64 / replicas as f64,
         );
-        if let Some(timeline) = timeline {
-            timeline.report(start).await;
+        for line in timeline.report(start, replicas) {
+            println!("  {line}");
         }
     }
-}
-
-/// A pod reaching a stage ("created", "bound", "running"), and when.
-type Milestone = (String, &'static str, Instant);
-
-/// When each pod of a burst was first seen created, bound and Running.
-struct Timeline {
-    seen: std::sync::Arc<std::sync::Mutex<Vec<Milestone>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Timeline {
-    fn watch(pods: Api<Pod>) -> Self {
-        use futures::StreamExt;
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let task = tokio::spawn(async move {
-            let mut stream = pods
-                .watch(&kube::api::WatchParams::default().labels("app=burst"), "0")
-                .await
-                .expect("watch")
-                .boxed();
-            while let Some(Ok(event)) = stream.next().await {
-                let (kube::api::WatchEvent::Added(p) | kube::api::WatchEvent::Modified(p)) = event
-                else {
-                    continue;
-                };
-                let now = Instant::now();
-                let name = p.metadata.name.clone().unwrap_or_default();
-                let mut log = log.lock().expect("lock");
-                log.push((name.clone(), "created", now));
-                if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
-                    log.push((name.clone(), "bound", now));
-                }
-                if p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
-                    log.push((name, "running", now));
-                }
-            }
-        });
-        Self { seen, task }
-    }
-
-    async fn report(self, start: Instant) {
-        self.task.abort();
-        let seen = self.seen.lock().expect("lock");
-        for stage in ["created", "bound", "running"] {
-            let mut first: std::collections::HashMap<&str, Instant> = Default::default();
-            for (name, s, at) in seen.iter().filter(|(_, s, _)| *s == stage) {
-                let _ = s;
-                first.entry(name.as_str()).or_insert(*at);
-            }
-            let mut times: Vec<f64> = first
-                .values()
-                .map(|t| t.saturating_duration_since(start).as_secs_f64() * 1e3)
-                .collect();
-            times.sort_by(f64::total_cmp);
-            if times.is_empty() {
-                continue;
-            }
-            let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
-            println!(
-                "  {stage:>8}: {} pods, first {:.0} ms, half {:.0} ms, last {:.0} ms",
-                times.len(),
-                at(0.0),
-                at(0.5),
-                at(1.0)
-            );
-        }
-    }
+    drop(nodes);
 }
 
 async fn failure(replicas: i32) {
@@ -274,4 +274,11 @@ async fn count_on(pods: &Api<Pod>, node: &str) -> usize {
         .expect("list")
         .items
         .len()
+}
+
+/// How many memory mappings a process holds (what `vm.max_map_count` bounds).
+fn mappings(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map(|maps| maps.lines().count())
+        .unwrap_or(0)
 }

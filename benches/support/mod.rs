@@ -1,11 +1,13 @@
 //! What the end-to-end benchmarks share: real `skiff server` and `skiff agent` processes
 //! (killed when dropped), a kube client for the server, and the machine's description;
 //! `load`, a closed-loop HTTP load generator; `observe`, process CPU and agents' stats
-//! streams. Each benchmark uses a part of it.
+//! streams; `timeline`, when a burst's pods reach each stage. Each benchmark uses a part
+//! of it.
 #![allow(dead_code)]
 
 pub mod load;
 pub mod observe;
+pub mod timeline;
 
 use k8s_openapi::api::core::v1::Node;
 use kube::Api;
