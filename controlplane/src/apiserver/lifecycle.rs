@@ -98,6 +98,27 @@ fn without_meta_and_status(object: &Value) -> Value {
     copy
 }
 
+/// The `generateName` prefix of an object about to be created whose name the server is to
+/// generate (it has none of its own), if it is one.
+pub fn name_prefix(object: &Value) -> Option<String> {
+    let meta = object.get("metadata")?;
+    let named = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|name| !name.is_empty());
+    let prefix = meta.get("generateName")?.as_str()?;
+    (!named && !prefix.is_empty()).then(|| prefix.to_owned())
+}
+
+/// Gives a created object a new name from `prefix` (its generated name was taken).
+pub fn rename(object: &mut Value, prefix: &str) -> Result<(), MetadataError> {
+    metadata(object)?.insert(
+        "name".into(),
+        Value::String(format!("{prefix}{}", random_suffix())),
+    );
+    Ok(())
+}
+
 /// Sets `metadata.resourceVersion` (the store revision) on an object being returned.
 pub fn set_resource_version(object: &mut Value, revision: u64) {
     if let Ok(meta) = metadata(object) {
@@ -132,6 +153,44 @@ mod tests {
         assert!(meta_str(&pod, "uid").is_some());
         assert!(meta_str(&pod, "resourceVersion").is_none());
         assert_eq!(pod["metadata"]["generation"], 1);
+    }
+
+    #[test]
+    fn only_nameless_objects_with_a_prefix_get_generated_names_and_renames_keep_it() {
+        assert_eq!(
+            name_prefix(&json!({"metadata": {"generateName": "web-"}})).as_deref(),
+            Some("web-")
+        );
+        assert_eq!(
+            name_prefix(&json!({"metadata": {"name": "", "generateName": "web-"}})).as_deref(),
+            Some("web-")
+        );
+        assert_eq!(
+            name_prefix(&json!({"metadata": {"name": "a", "generateName": "web-"}})),
+            None
+        );
+        assert_eq!(
+            name_prefix(&json!({"metadata": {"generateName": ""}})),
+            None
+        );
+        let mut pod = json!({"metadata": {"generateName": "web-"}});
+        on_create(&mut pod, Some("default")).expect("create");
+        let first = meta_str(&pod, "name").expect("name").to_owned();
+        let renamed: std::collections::HashSet<String> = (0..20)
+            .map(|_| {
+                rename(&mut pod, "web-").expect("rename");
+                meta_str(&pod, "name").expect("name").to_owned()
+            })
+            .collect();
+        assert!(renamed.len() > 1, "{renamed:?}");
+        for name in renamed.iter().chain([&first]) {
+            let suffix = name.strip_prefix("web-").expect("the prefix kept");
+            assert_eq!(suffix.len(), SUFFIX_LEN, "{name}");
+            assert!(
+                suffix.bytes().all(|b| SUFFIX_ALPHABET.contains(&b)),
+                "{name}"
+            );
+        }
     }
 
     #[test]

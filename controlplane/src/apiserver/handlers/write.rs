@@ -106,9 +106,10 @@ pub async fn create_with(
             path.kind.plural
         )));
     }
+    let prefix = lifecycle::name_prefix(&object);
     lifecycle::on_create(&mut object, path.namespace.as_deref())?;
     let (object, warnings) = admit(path.kind, object, query.field_validation)?;
-    let object = if tracked {
+    let mut object = if tracked {
         apply::record_update(
             None,
             &object,
@@ -119,24 +120,48 @@ pub async fn create_with(
         object
     };
     require_namespace(state, path).await?;
-    let name = meta::meta_str(&object, "name")
-        .unwrap_or_default()
-        .to_string();
-    let key = path.kind.key(path.namespace.as_deref(), &name);
-    let mut object = object;
-    // Held until the object is stored, so that no other write takes what it allocated.
-    let _reservation = allocate(state, path.kind, &key, None, &mut object).await?;
-    let object = if query.dry_run {
-        object
-    } else {
-        state.create(path.kind, &key, &object).await?.object
-    };
-    Ok(Written {
-        status: StatusCode::CREATED,
-        object: conversion::from_storage(path.kind, object),
-        warnings,
-    })
+    let mut attempt = 1;
+    loop {
+        let name = meta::meta_str(&object, "name")
+            .unwrap_or_default()
+            .to_string();
+        let key = path.kind.key(path.namespace.as_deref(), &name);
+        // Held until the object is stored, so that no other write takes what it allocated.
+        // (After a collision the next attempt asks for what this one allocated, released
+        // by then.)
+        let _reservation = allocate(state, path.kind, &key, None, &mut object).await?;
+        let stored = if query.dry_run {
+            Ok(object)
+        } else {
+            match state.create(path.kind, &key, &object).await {
+                Ok(stored) => Ok(stored.object),
+                Err(error) => Err((error, object)),
+            }
+        };
+        match (stored, &prefix) {
+            // A generated name that is taken is generated again, as Kubernetes does.
+            (Err((error, taken)), Some(prefix))
+                if error.reason == "AlreadyExists" && attempt < GENERATE_NAME_ATTEMPTS =>
+            {
+                attempt += 1;
+                object = taken;
+                lifecycle::rename(&mut object, prefix)?;
+            }
+            (Err((error, _)), _) => return Err(error),
+            (Ok(stored), _) => {
+                return Ok(Written {
+                    status: StatusCode::CREATED,
+                    object: conversion::from_storage(path.kind, stored),
+                    warnings,
+                });
+            }
+        }
+    }
 }
+
+/// How many names a create from `generateName` tries before a collision is the client's
+/// 409 (Kubernetes tries 8).
+const GENERATE_NAME_ATTEMPTS: u32 = 8;
 
 /// Applies a change computed from the current object and stores it, retrying when the
 /// object changed underneath (as the API server does for patches). `change` gets the
