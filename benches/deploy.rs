@@ -206,6 +206,9 @@ async fn burst(sizes: &[usize], agents: usize) {
             per_pod(agents_after - agents_before),
             mappings as f64 / replicas as f64,
         );
+        timeline
+            .until_ready(replicas, Duration::from_secs(60))
+            .await;
         for line in timeline.report(start, replicas) {
             println!("  {line}");
         }

@@ -60,6 +60,22 @@ impl Timeline {
         Self { seen, task }
     }
 
+    /// Waits (up to `limit`) until the watcher has seen `pods` pods Ready: its stream may
+    /// trail what the Deployment's status already counts.
+    pub async fn until_ready(&self, pods: usize, limit: std::time::Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let ready = {
+                let seen = self.seen.lock().expect("lock");
+                seen.values().filter(|stages| stages[3].is_some()).count()
+            };
+            if ready >= pods {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Per stage: when half, 99 % and all of `pods` had reached it, in ms after `start`,
     /// and at what rate (pods per second between the first and the last); one line each.
     pub fn report(self, start: Instant, pods: usize) -> Vec<String> {
