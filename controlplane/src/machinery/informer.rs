@@ -110,8 +110,9 @@ struct Inner<K> {
 
 struct State<K> {
     objects: BTreeMap<String, Arc<K>>,
-    /// index name → indexed value → keys.
-    indexes: HashMap<&'static str, HashMap<String, HashSet<String>>>,
+    /// index name → indexed value → the objects found under it, by key (so an index
+    /// lookup is one map lookup and its result comes out sorted by key).
+    indexes: HashMap<&'static str, HashMap<String, BTreeMap<String, Arc<K>>>>,
     revision: u64,
 }
 
@@ -292,18 +293,15 @@ impl<K: Object> Informer<K> {
             .collect()
     }
 
-    /// The objects an index finds under `value`.
+    /// The objects an index finds under `value`, in key order.
     pub fn indexed(&self, index: &str, value: &str) -> Vec<Arc<K>> {
         let state = self.read();
-        let Some(keys) = state.indexes.get(index).and_then(|i| i.get(value)) else {
-            return Vec::new();
-        };
-        let mut found: Vec<Arc<K>> = keys
-            .iter()
-            .filter_map(|k| state.objects.get(k).cloned())
-            .collect();
-        found.sort_by_cached_key(|o| key_of(o.metadata()));
-        found
+        state
+            .indexes
+            .get(index)
+            .and_then(|i| i.get(value))
+            .map(|found| found.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State<K>> {
@@ -379,7 +377,7 @@ impl<K: Object> Informer<K> {
                 Some(obj) => state.objects.insert(key.clone(), obj.clone()),
                 None => state.objects.remove(&key),
             };
-            self.reindex(&mut state, &key, old.as_deref(), new.as_deref());
+            self.reindex(&mut state, &key, old.as_deref(), new.as_ref());
             old
         };
         self.notify(&key, old.as_deref(), new.as_deref());
@@ -432,7 +430,7 @@ impl<K: Object> Informer<K> {
         }
     }
 
-    fn reindex(&self, state: &mut State<K>, key: &str, old: Option<&K>, new: Option<&K>) {
+    fn reindex(&self, state: &mut State<K>, key: &str, old: Option<&K>, new: Option<&Arc<K>>) {
         for (name, f) in &self.inner.index_fns {
             let index = state.indexes.entry(name).or_default();
             if let Some(old) = old {
@@ -447,7 +445,10 @@ impl<K: Object> Informer<K> {
             }
             if let Some(new) = new {
                 for value in f(new) {
-                    index.entry(value).or_default().insert(key.to_string());
+                    index
+                        .entry(value)
+                        .or_default()
+                        .insert(key.to_string(), new.clone());
                 }
             }
         }
