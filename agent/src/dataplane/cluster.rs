@@ -3,7 +3,9 @@
 //! the pods this node sees ready) wakes one builder that makes a fresh routing table from
 //! the stores and publishes it. Changes that arrive
 //! while a table is being built are folded into the next build, so a burst of endpoint
-//! updates (a Deployment scaling up) costs a few builds, not one per event.
+//! updates (a Deployment scaling up) costs a few builds, not one per event; after a build
+//! that took long (a table of thousands of pods) the next waits three times as long, so
+//! building never takes more than a quarter of a core.
 
 use super::shared::Core;
 use super::table::ClusterObjects;
@@ -16,6 +18,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -38,18 +41,36 @@ pub(crate) async fn follow(client: Client, core: Arc<Core>, shutdown: Cancellati
         () = listed => {}
     }
     loop {
+        let started = Instant::now();
         core.rebuild(&ClusterObjects {
             services: services.state(),
             slices: slices.state(),
             nodes: nodes.state(),
         });
+        let spent = started.elapsed();
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = changed.notified() => {}
             () = core.ready.changed() => {}
         }
+        // Changes that come while a large table is rebuilt wait a little, so that a burst of
+        // them (thousands of pods turning ready) is one rebuild per pause, not one each.
+        if spent > REBUILD_FREE {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(spent * REBUILD_PAUSE_FACTOR) => {}
+            }
+        }
     }
 }
+
+/// A rebuild shorter than this is redone at once on the next change (a small cluster's
+/// table takes microseconds, and held requests wait on it).
+const REBUILD_FREE: Duration = Duration::from_micros(250);
+
+/// After a longer rebuild, the next waits this many times as long: rebuilding takes at most
+/// a quarter of a core however fast the changes come.
+const REBUILD_PAUSE_FACTOR: u32 = 3;
 
 /// Starts a reflector of every `K`, waking `changed` after each change; returns its store.
 fn reflect<K>(api: Api<K>, changed: &Arc<Notify>, shutdown: &CancellationToken) -> Store<K>

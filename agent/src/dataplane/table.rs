@@ -249,14 +249,14 @@ pub(crate) fn build(
                 let name = p.name.as_deref().unwrap_or_default();
                 let node_port = p.node_port.and_then(|n| u16::try_from(n).ok());
                 let mut endpoints = endpoints(&key, name, service_slices, &peers, registry);
-                let selector = spec.selector.as_ref();
-                let selected: Vec<&Arc<ReadyPod>> = ready
-                    .iter()
-                    .filter(|pod| {
-                        pod.pod.namespace == *namespace
-                            && selector.is_some_and(|s| pod.selected_by(s))
-                    })
-                    .collect();
+                let selected: Vec<&Arc<ReadyPod>> = match spec.selector.as_ref() {
+                    // A Service without a selector has only the endpoints it is given.
+                    None => Vec::new(),
+                    Some(selector) => ready
+                        .iter()
+                        .filter(|pod| pod.pod.namespace == *namespace && pod.selected_by(selector))
+                        .collect(),
+                };
                 let listed: HashSet<(PodKey, u16)> = if selected.is_empty() {
                     HashSet::new()
                 } else {

@@ -77,6 +77,8 @@ fn container_requests(c: &Container) -> Requests {
 pub struct Admission {
     allocatable: Allocatable,
     admitted: HashMap<String, Requests>,
+    /// The sum of `admitted`, kept with it (admitting must not cost a pass over every pod).
+    used: Requests,
 }
 
 impl Admission {
@@ -85,6 +87,7 @@ impl Admission {
         Self {
             allocatable,
             admitted: HashMap::new(),
+            used: Requests::default(),
         }
     }
 
@@ -94,13 +97,7 @@ impl Admission {
             return Ok(());
         }
         let wanted = requests(pod);
-        let used = self
-            .admitted
-            .values()
-            .fold(Requests::default(), |a, r| Requests {
-                cpu_millis: a.cpu_millis + r.cpu_millis,
-                memory: a.memory + r.memory,
-            });
+        let used = self.used;
         let alloc = self.allocatable;
         let reject = |reason, resource: &str, requested: u64, used: u64, capacity: u64| {
             PodFailure {
@@ -137,13 +134,18 @@ impl Admission {
                 alloc.memory,
             ));
         }
+        self.used.cpu_millis += wanted.cpu_millis;
+        self.used.memory += wanted.memory;
         self.admitted.insert(uid.to_string(), wanted);
         Ok(())
     }
 
     /// Releases a pod's share (it ended or was deleted).
     pub fn release(&mut self, uid: &str) {
-        self.admitted.remove(uid);
+        if let Some(released) = self.admitted.remove(uid) {
+            self.used.cpu_millis -= released.cpu_millis;
+            self.used.memory -= released.memory;
+        }
     }
 }
 
