@@ -26,6 +26,7 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use skiff_model::events::Recorder;
 use skiff_model::selector::LabelSelector;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -253,9 +254,19 @@ impl Shared {
         // Only its own pods and orphans can be claimed (pods of other controllers are
         // ignored), so those are all it looks at, however many pods the namespace has.
         let mut candidates = self.pods.indexed(BY_OWNER, uid);
-        candidates.extend(self.pods.indexed(ORPHANS, namespace));
-        candidates.sort_by(|a, b| a.metadata.uid.cmp(&b.metadata.uid));
-        candidates.dedup_by(|a, b| a.metadata.uid == b.metadata.uid);
+        let orphans = self.pods.indexed(ORPHANS, namespace);
+        if !orphans.is_empty() {
+            // A pod may be under both (an owner reference that is not its controller).
+            let owned: HashSet<String> = candidates
+                .iter()
+                .filter_map(|pod| pod.metadata.uid.clone())
+                .collect();
+            candidates.extend(
+                orphans
+                    .into_iter()
+                    .filter(|pod| !pod.metadata.uid.as_ref().is_some_and(|u| owned.contains(u))),
+            );
+        }
         for pod in candidates {
             if !is_active(&pod) {
                 continue;

@@ -1,9 +1,11 @@
 //! [`WorkQueue`]: the keys a controller still has to reconcile, as client-go's workqueue
 //! keeps them. A key is queued at most once however often it is added; a key being
 //! reconciled is not handed to a second worker, and if it is added meanwhile it is queued
-//! again when the first reconcile is done. Failed keys come back after a per-key
-//! exponential backoff. The controller runner (`controller`) drives workers over a
-//! queue.
+//! again when the first reconcile is done — after [`HOT_KEY_PAUSE`], so that a key whose
+//! objects change faster than it is reconciled (a ReplicaSet whose thousands of pods start
+//! at once) is reconciled at a bounded rate, each time with all the changes so far, instead
+//! of back to back. Failed keys come back after a per-key exponential backoff. The
+//! controller runner (`controller`) drives workers over a queue.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
@@ -15,6 +17,13 @@ use tokio::sync::Notify;
 pub const RETRY_BASE: Duration = Duration::from_millis(5);
 /// Longest retry delay of a failing key.
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// How long a key added while it was being reconciled waits, once that reconcile is done,
+/// before it is handed out again. A first change is reconciled at once; only a key that
+/// keeps changing under its own reconciles is paced, to at most one reconcile per pause
+/// (plus the reconcile's own time) — each of which may cost a pass over thousands of
+/// objects.
+pub const HOT_KEY_PAUSE: Duration = Duration::from_millis(10);
 
 /// A deduplicating queue of keys. Cheap to clone (shared).
 pub struct WorkQueue<T> {
@@ -122,12 +131,30 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         }
     }
 
-    /// Marks `key` processed; if it was added meanwhile, it is queued again.
+    /// Marks `key` processed; if it was added meanwhile, it is queued again after
+    /// [`HOT_KEY_PAUSE`] (adding it in between changes nothing: it is already due).
     pub fn done(&self, key: &T) {
         let mut state = self.lock();
         state.processing.remove(key);
         if state.dirty.contains(key) {
-            state.queue.push_back(key.clone());
+            drop(state);
+            let this = self.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(HOT_KEY_PAUSE).await;
+                this.release(key);
+            });
+        }
+    }
+
+    /// Queues a key left dirty by [`done`](Self::done), unless a worker took it meanwhile.
+    fn release(&self, key: T) {
+        let mut state = self.lock();
+        if state.dirty.contains(&key)
+            && !state.processing.contains(&key)
+            && !state.queue.contains(&key)
+        {
+            state.queue.push_back(key);
             drop(state);
             self.inner.ready.notify_one();
         }
@@ -178,6 +205,29 @@ mod tests {
         q.done(&"a");
         q.done(&"b");
         assert!(q.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_key_added_while_processing_comes_back_after_the_pause_once() {
+        let q = WorkQueue::new();
+        q.add("a");
+        assert_eq!(q.next().await, "a");
+        q.add("a");
+        q.add("a");
+        q.done(&"a");
+        // Not at once: after the pause.
+        assert!(q.is_empty());
+        q.add("a");
+        assert!(
+            q.is_empty(),
+            "already due; adding does not hand it out sooner"
+        );
+        tokio::time::sleep(HOT_KEY_PAUSE * 5).await;
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.next().await, "a");
+        q.done(&"a");
+        tokio::time::sleep(HOT_KEY_PAUSE * 5).await;
+        assert!(q.is_empty(), "not added since: not queued again");
     }
 
     #[tokio::test]
