@@ -10,7 +10,8 @@
 //! node: the stats stream and the resource metrics), [`endpoint`] (the node's HTTP
 //! endpoint: container logs, metrics, the stats stream, requests forwarded by peers),
 //! [`dataplane`] (Service traffic: node ports, routing, forwarding to peers, metrics) and
-//! [`http_server`] (the HTTP/1.1 serving both of those run on). Kubernetes vocabulary (quantities, events, times) comes from
+//! [`http_server`] (the HTTP/1.1 serving both of those run on); [`host`] checks that the
+//! host's kernel allows the pods asked for. Kubernetes vocabulary (quantities, events, times) comes from
 //! `skiff-model`.
 
 pub mod compiled;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod dataplane;
 pub mod endpoint;
 pub mod events;
+pub mod host;
 pub mod http_server;
 pub mod image;
 pub mod lease;
@@ -67,6 +69,9 @@ pub enum Error {
         /// The most that fit.
         max: u32,
     },
+    /// `--max-pods` asks for more memory mappings than the host allows a process.
+    #[error(transparent)]
+    TooManyMappings(#[from] host::TooManyMappings),
     /// The image store could not start.
     #[error("image store: {0}")]
     Images(#[from] image::PullError),
@@ -96,6 +101,7 @@ pub async fn run(
     };
     data_dir(&config.pods_dir())?;
     data_dir(&config.modules_dir())?;
+    host::check_mappings(config.max_pods)?;
     let runtime = Runtime::new(RuntimeConfig {
         max_instances: config.max_pods.max(1),
         cache_dir: Some(config.modules_dir()),
