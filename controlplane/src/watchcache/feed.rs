@@ -97,13 +97,7 @@ impl Feed {
         if self.closed {
             return Err(Error::Closed);
         }
-        if start < self.ring.floor() {
-            return Err(Error::Compacted {
-                requested: start,
-                compacted: self.ring.floor(),
-            });
-        }
-        let replay = self.ring.since(prefix, start);
+        let replay = self.since(prefix, start)?;
         let live = self.watchers.subscribe(prefix);
         Ok(Subscription {
             start,
