@@ -47,33 +47,15 @@ impl SharedEngine {
     /// Without a chosen layout, the guarded one is tried first and the compact one when the
     /// guarded pool does not fit; the bound is then that of the compact layout.
     pub(crate) fn new(config: RuntimeConfig) -> Result<Self> {
-        let layouts: &[MemoryLayout] = match &config.memory_layout {
-            Some(layout) => std::slice::from_ref(layout),
-            None => &[MemoryLayout::Guarded, MemoryLayout::Compact],
-        };
-        let mut failure = None;
-        let mut made = None;
-        for &layout in layouts {
-            match Engine::new(&engine_config(&config, layout)) {
-                Ok(engine) => {
-                    made = Some((engine, layout));
-                    break;
-                }
-                Err(e) => failure = Some((e, layout)),
-            }
-        }
-        let (engine, layout) = match (made, failure) {
-            (Some(made), _) => made,
-            (None, Some((e, layout))) => {
-                return Err(match largest_pool(&config, layout) {
-                    Some(max) => Error::TooManyInstances {
-                        requested: config.max_instances,
-                        max,
-                    },
-                    None => Error::Engine(one_line(&e)),
-                });
-            }
-            (None, None) => unreachable!("at least one layout is tried"),
+        let (engine, layout) = match config.memory_layout {
+            Some(layout) => (pool_engine(&config, layout)?, layout),
+            None => match Engine::new(&engine_config(&config, MemoryLayout::Guarded)) {
+                Ok(engine) => (engine, MemoryLayout::Guarded),
+                Err(_) => (
+                    pool_engine(&config, MemoryLayout::Compact)?,
+                    MemoryLayout::Compact,
+                ),
+            },
         };
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick)
             .map_err(|e| Error::Engine(format!("cannot start the epoch ticker: {e}")))?;
@@ -132,6 +114,18 @@ pub const TABLE_KEEP_RESIDENT: usize = 16 * 1024;
 /// Slots whose remaining pages are returned to the kernel in one batch: one TLB shootdown
 /// per batch instead of one per instance (wasmtime suggests batching under high churn).
 pub const DECOMMIT_BATCH: usize = 16;
+
+/// The engine of a pool laid out as `layout`; a pool too large for the address space is
+/// [`Error::TooManyInstances`], naming the largest that fits.
+fn pool_engine(config: &RuntimeConfig, layout: MemoryLayout) -> Result<Engine> {
+    Engine::new(&engine_config(config, layout)).map_err(|e| match largest_pool(config, layout) {
+        Some(max) => Error::TooManyInstances {
+            requested: config.max_instances,
+            max,
+        },
+        None => Error::Engine(one_line(&e)),
+    })
+}
 
 /// The most instances a pool can be made for when one for `config.max_instances` could
 /// not: the pool reserves every slot's address space up front, so the bound is the
