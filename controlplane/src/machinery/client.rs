@@ -13,8 +13,9 @@
 
 use crate::apiserver::ApiState;
 use crate::apiserver::error::{ApiError, ApiResult};
+use crate::apiserver::handlers::delete::{self, DeleteOptions};
 use crate::apiserver::handlers::scale::scale_of;
-use crate::apiserver::handlers::write::{self, DeleteOptions};
+use crate::apiserver::handlers::write;
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
 use crate::apiserver::state::decode;
@@ -47,10 +48,10 @@ pub enum Propagation {
 
 /// The finalizer an object deleted with [`Propagation::Orphan`] carries until the
 /// garbage collector has orphaned its dependents.
-pub const ORPHAN_FINALIZER: &str = write::ORPHAN_FINALIZER;
+pub const ORPHAN_FINALIZER: &str = delete::ORPHAN_FINALIZER;
 /// The finalizer an object deleted with [`Propagation::Foreground`] carries until its
 /// dependents are gone.
-pub const FOREGROUND_FINALIZER: &str = write::FOREGROUND_FINALIZER;
+pub const FOREGROUND_FINALIZER: &str = delete::FOREGROUND_FINALIZER;
 
 /// How to delete an object (kube's `DeleteParams`).
 #[derive(Debug, Clone, Default)]
@@ -323,7 +324,7 @@ impl Client {
         params: &DeleteParams,
     ) -> ApiResult<Value> {
         let path = Self::path(kind, namespace, Some(name), None);
-        write::delete(&self.state, &path, &self.query(), &params.options()).await
+        delete::delete(&self.state, &path, &self.query(), &params.options()).await
     }
 
     /// Removes a stored pod that is still at `revision`, without the API's delete path

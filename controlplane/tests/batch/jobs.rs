@@ -6,7 +6,7 @@
 use crate::{Cluster, condition, eventually, found, has_condition, is_active, job};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodStatus};
-use skiff_controlplane::apiserver::handlers::write::{self, DeleteOptions};
+use skiff_controlplane::apiserver::handlers::delete::{self, DeleteOptions};
 use skiff_controlplane::controllers::job::{COMPLETION_INDEX, TRACKING_FINALIZER};
 use std::collections::BTreeSet;
 
@@ -385,7 +385,7 @@ async fn deleting_a_job_without_a_policy_orphans_its_pods() {
         name: Some("left".into()),
         subresource: None,
     };
-    write::delete(
+    delete::delete(
         &cluster.state,
         &path,
         &Default::default(),

@@ -287,12 +287,12 @@ pub async fn delete_now(
         name: Some(name.to_string()),
         subresource: None,
     };
-    let options = skiff_controlplane::apiserver::handlers::write::DeleteOptions {
+    let options = skiff_controlplane::apiserver::handlers::delete::DeleteOptions {
         grace_period_seconds: Some(0),
         uid: uid.map(String::from),
         ..Default::default()
     };
-    skiff_controlplane::apiserver::handlers::write::delete(
+    skiff_controlplane::apiserver::handlers::delete::delete(
         state,
         &path,
         &Default::default(),

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use skiff_controlplane::apiserver::ApiState;
-use skiff_controlplane::apiserver::handlers::write::{self, DeleteOptions};
+use skiff_controlplane::apiserver::handlers::delete::{self, DeleteOptions};
 use skiff_controlplane::apiserver::request::path::ResourcePath;
 use skiff_controlplane::machinery::client::Client;
 use skiff_controlplane::machinery::informer::{Informer, kind_of};
@@ -193,5 +193,5 @@ async fn confirm_deletion(state: &ApiState, namespace: &str, name: &str, uid: &s
         uid: Some(uid.to_string()),
         ..DeleteOptions::default()
     };
-    let _ = write::delete(state, &path, &Default::default(), &options).await;
+    let _ = delete::delete(state, &path, &Default::default(), &options).await;
 }

@@ -5,7 +5,8 @@
 //! APIs' paths, which go to [`metrics`].
 
 use crate::apiserver::error::{ApiError, ApiResult};
-use crate::apiserver::handlers::write::{self, DeleteOptions, Written};
+use crate::apiserver::handlers::delete::{self, DeleteOptions};
+use crate::apiserver::handlers::write::{self, Written};
 use crate::apiserver::handlers::{
     activation, binding, discovery, log, metrics, openapi, patch, read, scale, watch,
 };
@@ -161,13 +162,13 @@ async fn dispatch(
         }
         (Method::DELETE, true, None) => {
             let options = delete_options(headers, body, params.get("gracePeriodSeconds")).await?;
-            let object = write::delete(state, &target, &query, &options).await?;
+            let object = delete::delete(state, &target, &query, &options).await?;
             Ok(Json(object).into_response())
         }
         (Method::DELETE, false, None) => {
             let options = delete_options(headers, body, params.get("gracePeriodSeconds")).await?;
             Ok(
-                Json(write::delete_collection(state, &target, &query, &options).await?)
+                Json(delete::delete_collection(state, &target, &query, &options).await?)
                     .into_response(),
             )
         }
