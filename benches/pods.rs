@@ -205,6 +205,7 @@ async fn density_bench(
     until_running(&mut events, HashSet::from(["warm-dense".to_string()])).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let baseline = rss_kib(node.0.id());
+    let baseline_maps = support::memory::mappings(node.0.id());
     let names: Vec<String> = (0..density).map(|i| format!("idle-{i}")).collect();
     let start = Instant::now();
     futures::stream::iter(names.iter().cloned())
@@ -247,4 +248,8 @@ async fn density_bench(
         loaded as f64 / 1024.0,
         (loaded.saturating_sub(baseline)) as f64 / density as f64
     );
+    let loaded_maps = support::memory::mappings(node.0.id());
+    for line in support::memory::growth(&baseline_maps, &loaded_maps, density as u64, 6) {
+        println!("  {line}");
+    }
 }

@@ -1,11 +1,13 @@
 //! What the end-to-end benchmarks share: real `skiff server` and `skiff agent` processes
 //! (killed when dropped), a kube client for the server, and the machine's description;
-//! `load`, a closed-loop HTTP load generator; `observe`, process CPU and agents' stats
-//! streams; `timeline`, when a burst's pods reach each stage. Each benchmark uses a part
+//! `load`, a closed-loop HTTP load generator; `memory`, where a process's resident memory
+//! is; `observe`, process CPU and agents' stats streams; `timeline`, when a burst's pods
+//! reach each stage. Each benchmark uses a part
 //! of it.
 #![allow(dead_code)]
 
 pub mod load;
+pub mod memory;
 pub mod observe;
 pub mod timeline;
 
@@ -29,9 +31,15 @@ impl Drop for Process {
 /// `SKIFF_LOG` for the level): `DIR/NAME.log`. Unset, they are quiet.
 pub const LOGS_VAR: &str = "SKIFF_BENCH_LOGS";
 
-/// The `skiff` binary, quiet unless [`LOGS_VAR`] names a directory for `name`'s log.
+/// Another `skiff` binary to measure instead of this build's (`SKIFF_BENCH_BIN=PATH`), so
+/// that an older build runs as a peer in the same session as the new one.
+pub const BIN_VAR: &str = "SKIFF_BENCH_BIN";
+
+/// The `skiff` binary (this build's, or [`BIN_VAR`]'s), quiet unless [`LOGS_VAR`] names a
+/// directory for `name`'s log.
 pub fn skiff(name: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_skiff"));
+    let bin = std::env::var_os(BIN_VAR).unwrap_or_else(|| env!("CARGO_BIN_EXE_skiff").into());
+    let mut cmd = Command::new(bin);
     cmd.stdout(Stdio::null());
     let log = std::env::var_os(LOGS_VAR).and_then(|dir| {
         let dir = PathBuf::from(dir);
