@@ -4,7 +4,9 @@
 //! Layout on disk, like the kubelet's `/var/log/pods`:
 //! `<root>/<namespace>_<name>_<uid>/<container>/<restart>/current.log`, rotated files
 //! beside it. Each container keeps its two newest runs: the current one and the previous
-//! one (`kubectl logs --previous`).
+//! one (`kubectl logs --previous`). A run's directories and file are created with its
+//! first line: a pod that never writes costs no inode, and a burst of thousands of pods
+//! starting makes no directories.
 //!
 //! Parts: the registry, [`PodLogKey`] and [`LogError`] here; [`LogOptions`] and the
 //! kubelet's output format (partial lines joined, optional timestamps) in [`format`](mod@format); the
@@ -127,6 +129,10 @@ struct State {
     next_order: u64,
     /// The current run of each running container, by (uid, container).
     running: HashMap<(String, String), Run>,
+    /// The runs (restart numbers) this agent started per (uid, container), the two newest:
+    /// a run that has written nothing has no directory yet (logs are created on the first
+    /// line), so the disk alone does not know it.
+    started: HashMap<(String, String), Vec<u32>>,
 }
 
 struct Run {
@@ -205,13 +211,22 @@ impl LogRegistry {
         if let Some(old) = state.running.remove(&key) {
             old.log.close();
         }
-        let previous = runs(&dir)?.into_iter().filter(|&r| r < restart).max();
-        for stale in runs(&dir)?
+        let on_disk = runs(&dir)?;
+        let previous = on_disk
+            .iter()
+            .chain(state.started.get(&key).into_iter().flatten())
+            .copied()
+            .filter(|&r| r < restart)
+            .max();
+        for stale in on_disk
             .into_iter()
             .filter(|&r| r != restart && Some(r) != previous)
         {
             std::fs::remove_dir_all(dir.join(stale.to_string()))?;
         }
+        state
+            .started
+            .insert(key.clone(), previous.into_iter().chain([restart]).collect());
         let log = ContainerLog::open(LogConfig {
             dir: Some(dir.join(restart.to_string())),
             max_file_bytes: self.shared.max_file_bytes,
@@ -254,6 +269,7 @@ impl LogRegistry {
                     run.log.close();
                 }
             }
+            state.started.retain(|(u, _), _| u != uid);
             state.pods.remove(uid).map(|(key, _)| key)
         };
         let Some(key) = key.or_else(|| self.find_on_disk(uid)) else {
@@ -327,7 +343,12 @@ impl LogRegistry {
             return Err(container_missing());
         }
         let dir = self.container_dir(&key, container);
-        let runs = runs(&dir)?;
+        let mut runs = runs(&dir)?;
+        if let Some(started) = state.started.get(&(key.uid.clone(), container.to_string())) {
+            runs.extend(started);
+            runs.sort_unstable();
+            runs.dedup();
+        }
         let run = if options.previous {
             runs.iter().rev().nth(1).ok_or(LogError::PreviousNotFound {
                 pod: pod.to_string(),

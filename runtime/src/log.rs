@@ -181,7 +181,8 @@ enum Store {
 }
 
 impl ContainerLog {
-    /// Opens a log. With a directory, creates it and appends to an existing current file.
+    /// Opens a log. With a directory, appends to an existing current file; the directory
+    /// and the file are created when the first line is written (or a follower comes).
     pub fn open(config: LogConfig) -> std::io::Result<Self> {
         let store = match &config.dir {
             None => Store::Memory {
@@ -190,11 +191,19 @@ impl ContainerLog {
                 live: None,
             },
             Some(dir) => {
-                std::fs::create_dir_all(dir)?;
-                let file = open_append(&dir.join(CURRENT_FILE))?;
-                let written = file.metadata()?.len();
+                // Created with the first line (`write_to`), not here: starting a container
+                // that never writes touches no directory.
+                let current = match OpenOptions::new().append(true).open(dir.join(CURRENT_FILE)) {
+                    Ok(file) => Some(file),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+                let written = match &current {
+                    Some(file) => file.metadata()?.len(),
+                    None => 0,
+                };
                 Store::Files {
-                    current: Some(file),
+                    current,
                     written,
                     generation: 0,
                     changed: None,
@@ -415,9 +424,21 @@ fn write_to(current: &mut Option<File>, dir: &Path, bytes: &[u8]) -> std::io::Re
     }
     let file = match current {
         Some(file) => file,
-        None => current.insert(open_append(&dir.join(CURRENT_FILE))?),
+        None => current.insert(create_current(dir)?),
     };
     file.write_all(bytes)
+}
+
+/// Opens a log directory's current file for appending, creating it and the directory
+/// when missing.
+pub(crate) fn create_current(dir: &Path) -> std::io::Result<File> {
+    match open_append(&dir.join(CURRENT_FILE)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            open_append(&dir.join(CURRENT_FILE))
+        }
+        opened => opened,
+    }
 }
 
 fn open_append(path: &Path) -> std::io::Result<File> {
@@ -435,6 +456,7 @@ fn rotated(dir: &Path, n: usize) -> PathBuf {
 
 /// Shifts `current.log.N` to `.N+1` (dropping the oldest) and starts a new current file.
 fn rotate(dir: &Path, max_files: usize) -> std::io::Result<File> {
+    std::fs::create_dir_all(dir)?;
     let keep = max_files.max(1);
     let _ = std::fs::remove_file(rotated(dir, keep - 1));
     for n in (0..keep - 1).rev() {

@@ -7,7 +7,7 @@
 //! behind skips ahead. Either way the log keeps its wake-up channel only while some
 //! follower exists: the last one to go drops it.
 
-use super::{Inner, LogLine, Store, lock, rotated};
+use super::{Inner, LogLine, Store, create_current, lock, rotated};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -81,7 +81,14 @@ impl LogFollower {
                     .dir
                     .clone()
                     .expect("a file store is only made for a log with a dir");
-                let mut file = File::open(rotated(&dir, 0))?;
+                // A log nothing was written to yet has no file: make it, to follow it.
+                let mut file = match File::open(rotated(&dir, 0)) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        drop(create_current(&dir)?);
+                        File::open(rotated(&dir, 0))?
+                    }
+                    opened => opened?,
+                };
                 file.seek(SeekFrom::Start(*written))?;
                 let changed = match changed {
                     Some(sender) => sender.subscribe(),
