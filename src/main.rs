@@ -22,6 +22,12 @@ use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: the control plane's write path and the
+/// agent's pod bookkeeping allocate and free many small JSON values, and glibc's malloc
+/// and free took a third of the API server's CPU under a burst (BENCHMARKS.md, issue 13).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Skiff: an orchestrator whose pods are WebAssembly sandboxes.
 #[derive(Parser)]
 #[command(name = "skiff", version, about, long_about = None)]

@@ -3,6 +3,8 @@
 //! group commit, watch cache, axum router) on a loopback socket. Prints creates/s and
 //! p50/p99 latency. Run with `cargo bench -p skiff-controlplane --bench api`.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/machine.rs"]
 mod support;
 use support::machine;

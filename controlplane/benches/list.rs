@@ -4,6 +4,8 @@
 //! latency and the process's resident memory. Run with
 //! `cargo bench -p skiff-controlplane --bench list`.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/machine.rs"]
 mod support;
 use support::machine;

@@ -7,6 +7,8 @@
 //! and the process's CPU time per operation. Run with
 //! `cargo bench -p skiff-controlplane --bench metrics`.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/machine.rs"]
 mod support;
 use support::machine;

@@ -4,6 +4,8 @@
 //! starts; the clock runs until the informer has seen every pod bound. Prints pods bound
 //! per second. Run with `cargo bench -p skiff-controlplane --bench scheduler [-- --quick]`.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/machine.rs"]
 mod support;
 use support::machine;

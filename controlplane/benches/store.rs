@@ -9,6 +9,8 @@
 //! Each create is acknowledged only after its transaction commits with
 //! `Durability::Immediate`, so the figures include fsync.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/machine.rs"]
 mod support;
 use support::machine;

@@ -8,6 +8,8 @@
 //! 2. listing (run first) 100,000 pod-like JSON values of about 1 KiB from the cache: latency of a full
 //!    `list`, and the process's resident memory (VmRSS) before and after loading.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/machine.rs"]
 mod support;
 use support::machine;

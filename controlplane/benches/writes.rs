@@ -4,6 +4,8 @@
 //! with group commit behind the watch cache). Prints writes per second for each.
 //! `cargo bench -p skiff-controlplane --bench writes [-- N]` (default 5,000 pods).
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/machine.rs"]
 mod support;
 
