@@ -4,6 +4,7 @@
 //! the API and writes `DATA_DIR/kubeconfig`; [`ControlPlane::stop`] shuts it all down.
 
 use anyhow::Context;
+use skiff_controlplane::apiserver::filters::inflight::InFlight;
 use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::bootstrap;
 use skiff_controlplane::module_store::ModuleStore;
@@ -34,12 +35,14 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// Starts the control plane on `data_dir` (created if missing), serving on `listen`,
-    /// with the controller manager configured by `manager`.
+    /// Starts the control plane on `data_dir` (created if missing), serving on `listen`
+    /// with the request limits of `inflight`, and the controller manager configured by
+    /// `manager`.
     /// The address is bound first, so a port in use fails before anything is opened.
     pub async fn start(
         data_dir: &Path,
         listen: SocketAddr,
+        inflight: InFlight,
         manager: skiff_controlplane::machinery::config::Config,
     ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -72,7 +75,8 @@ impl ControlPlane {
             .await
             .map(|list| list.items.len())
             .unwrap_or_default();
-        let state = ApiState::new(Arc::new(cache)).with_modules(Arc::new(modules));
+        let mut state = ApiState::new(Arc::new(cache)).with_modules(Arc::new(modules));
+        state.inflight = Arc::new(inflight);
         bootstrap::ensure_namespaces(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the system namespaces: {}", e.message))?;

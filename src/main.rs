@@ -7,6 +7,7 @@
 //! kubeconfigs), [`manifests`] (reading manifests and rewriting local images).
 
 mod agent;
+mod apiserver_flags;
 mod apply;
 mod autoscaler_flags;
 mod client;

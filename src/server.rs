@@ -4,6 +4,7 @@
 //! it serves the same data. The start itself is [`crate::controlplane`], shared with
 //! `skiff up`.
 
+use crate::apiserver_flags::ApiServerArgs;
 use crate::autoscaler_flags::AutoscalerArgs;
 use crate::controlplane::ControlPlane;
 use crate::manager_flags::ManagerArgs;
@@ -35,6 +36,10 @@ pub struct ServerCommand {
     #[command(flatten)]
     manager: ManagerArgs,
 
+    /// Requests worked on at once.
+    #[command(flatten)]
+    api: ApiServerArgs,
+
     /// Request-driven autoscaling defaults (Knative's config-autoscaler keys).
     #[command(flatten)]
     autoscaler: AutoscalerArgs,
@@ -51,7 +56,8 @@ impl ServerCommand {
         let mut manager: skiff_controlplane::machinery::config::Config =
             self.manager.clone().into();
         manager.autoscaler = self.autoscaler.config()?;
-        let mut control = ControlPlane::start(&self.data_dir, self.listen, manager).await?;
+        let mut control =
+            ControlPlane::start(&self.data_dir, self.listen, self.api.inflight(), manager).await?;
         eprintln!("Skiff API server listening on http://{}", control.addr);
         eprintln!("  export KUBECONFIG={}", control.kubeconfig.display());
         eprintln!("  kubectl get namespaces");

@@ -9,6 +9,7 @@
 //! one line and exit status 1 before anything is started, where it can be told then.
 
 use crate::agent::NodeOptions;
+use crate::apiserver_flags::ApiServerArgs;
 use crate::autoscaler_flags::AutoscalerArgs;
 use crate::controlplane::ControlPlane;
 use crate::manager_flags::ManagerArgs;
@@ -71,6 +72,10 @@ pub struct UpCommand {
     #[command(flatten)]
     manager: ManagerArgs,
 
+    /// Requests worked on at once.
+    #[command(flatten)]
+    api: ApiServerArgs,
+
     /// Request-driven autoscaling defaults (Knative's config-autoscaler keys).
     #[command(flatten)]
     autoscaler: AutoscalerArgs,
@@ -113,7 +118,8 @@ impl UpCommand {
         let mut manager: skiff_controlplane::machinery::config::Config =
             self.manager.clone().into();
         manager.autoscaler = self.autoscaler.config()?;
-        let mut control = ControlPlane::start(&self.data_dir, self.listen, manager).await?;
+        let mut control =
+            ControlPlane::start(&self.data_dir, self.listen, self.api.inflight(), manager).await?;
         eprintln!(
             "Skiff: store {} opened ({} objects)",
             control.store_path.display(),

@@ -5,8 +5,9 @@
 //! writes the rest with a bounded number of requests in flight. A burst of a thousand pods
 //! starting is a thousand writes at most, not one per container state change, and a pod
 //! whose status changes again while its write is in flight is written once more after.
-//! Writes that fail (the API server is down) are retried with backoff; a pod that no
-//! longer exists is forgotten.
+//! Writes that fail (the API server is down) are retried with backoff, those the server
+//! refused as too many (429) after the second it asks for; a pod that no longer exists is
+//! forgotten.
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -22,11 +23,16 @@ use tokio_util::sync::CancellationToken;
 
 /// Status writes in flight at once. The API server commits concurrent writes together
 /// (one fsync for many), so during a burst more in flight means bigger commits, not more
-/// of them.
-const IN_FLIGHT: usize = 128;
+/// of them; 64 fill a commit at the rates one server reaches, and four agents together stay
+/// within its default of 200 writes worked on at once plus as many queued (beyond that it
+/// answers 429).
+const IN_FLIGHT: usize = 64;
 
 /// Delay before retrying a failed write; doubles to [`RETRY_MAX`].
 const RETRY_BASE: Duration = Duration::from_millis(200);
+
+/// Least delay after the API server refused a write as one too many (its `Retry-After`).
+const OVERLOAD_WAIT: Duration = Duration::from_secs(1);
 
 /// Longest delay between retries of a failed write.
 const RETRY_MAX: Duration = Duration::from_secs(10);
@@ -163,6 +169,9 @@ impl StatusReporter {
                 }
                 Err(e) => {
                     tracing::debug!(pod = %pod.name, error = %e, "status write failed; retrying");
+                    if matches!(&e, kube::Error::Api(e) if e.code == 429) {
+                        delay = delay.max(OVERLOAD_WAIT);
+                    }
                     // A newer status replaces this one rather than being written after it.
                     if self.lock().pending.contains_key(&pod) {
                         break false;

@@ -190,6 +190,18 @@ impl ApiError {
         )
     }
 
+    /// 429: the server is at its limit of requests in flight; `retry_after` seconds go in
+    /// `details.retryAfterSeconds` (the `Retry-After` header is the caller's to add).
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        );
+        error.details = Some(json!({"retryAfterSeconds": retry_after}));
+        error
+    }
+
     /// 504.
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(StatusCode::GATEWAY_TIMEOUT, "Timeout", message)

@@ -2,7 +2,7 @@
 //! store), the fallback that dispatches every resource request, the body limit, and the
 //! [`filters`](super::filters) every request passes first.
 
-use super::filters::{authentication, authorization};
+use super::filters::{authentication, authorization, inflight};
 use super::handlers::{discovery, modules, openapi, resource};
 use super::state::ApiState;
 use axum::Router;
@@ -13,7 +13,7 @@ use axum::routing::get;
 /// Builds the router.
 ///
 /// Layers added later wrap the earlier ones, so a request meets them bottom up, in
-/// kube-apiserver's order: authentication, then authorization, then the handler.
+/// kube-apiserver's order: authentication, max-in-flight, authorization, then the handler.
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api", get(discovery::api_versions))
@@ -35,6 +35,10 @@ pub fn router(state: ApiState) -> Router {
         // Bodies are limited (with a `Status` answer) in `request::body::read`.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(authorization::authorize))
+        .layer(middleware::from_fn_with_state(
+            state.inflight.clone(),
+            inflight::limit,
+        ))
         .layer(middleware::from_fn(authentication::authenticate))
         .with_state(state)
 }

@@ -5,6 +5,7 @@
 
 use crate::apiserver::admission::allocate::allocator::Allocator;
 use crate::apiserver::error::ApiError;
+use crate::apiserver::filters::inflight::InFlight;
 use crate::apiserver::lifecycle;
 use crate::metrics::{Collector, DemandHub};
 use crate::module_store::ModuleStore;
@@ -28,6 +29,8 @@ pub struct ApiState {
     pub metrics: Arc<Collector>,
     /// Activations of Services at zero, and who scales them.
     pub demand: Arc<DemandHub>,
+    /// Seats for requests in flight (`--max-requests-inflight` and its mutating twin).
+    pub inflight: Arc<InFlight>,
 }
 
 /// An object as stored, with the revision it was last written at.
@@ -48,6 +51,7 @@ impl ApiState {
             allocator: Arc::new(Allocator::default()),
             metrics: Arc::default(),
             demand: Arc::default(),
+            inflight: Arc::default(),
         }
     }
 

@@ -1,12 +1,14 @@
 //! In-process tests of the API router (`Router::oneshot`, a `MemoryStore` behind it): the
 //! bad-input barrage — thousands of random and mutated bodies at every endpoint, never a
 //! 5xx, never a panic, every error a `Status`, the store consistent afterwards — and the
-//! log relay, the wasm module store, watches, paginated lists and the metrics APIs.
+//! log relay, the wasm module store, watches, paginated lists, the metrics APIs and the
+//! max-in-flight limits.
 
 mod barrage;
 mod log;
 mod metrics;
 mod modules;
+mod overload;
 mod pages;
 mod watch;
 
