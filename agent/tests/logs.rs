@@ -209,6 +209,49 @@ async fn previous_reads_the_run_before_and_older_runs_are_deleted() {
 }
 
 #[tokio::test]
+async fn a_silent_run_makes_nothing_on_disk_yet_reads_and_follows_as_empty() {
+    let agent = Agent::start().await;
+    let key = pod("web", "u1");
+    let first = agent.logs.start(&key, "app", 0).expect("start");
+    first.append([entry(1, false, "first run")]);
+    agent.logs.finish(&key, "app");
+    // The second run writes nothing: no directory is made for it...
+    let _silent = agent.logs.start(&key, "app", 1).expect("start");
+    let run_dir = agent._root.path().join("pods/default_web_u1/app/1");
+    assert!(
+        !run_dir.exists(),
+        "a run makes its directory with its first line"
+    );
+    // ...yet it is the current run, and the one before it the previous.
+    assert_eq!(agent.get(LOGS).await, (StatusCode::OK, String::new()));
+    assert_eq!(
+        agent.get(&format!("{LOGS}?previous=true")).await.1,
+        "first run\n"
+    );
+    // A follower of the silent run gets its first line when it comes.
+    let response = agent.request(&format!("{LOGS}?follow=true")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    _silent.append([entry(2, false, "at last")]);
+    let frame = tokio::time::timeout(WAIT, body.frame())
+        .await
+        .expect("a frame in time")
+        .expect("a frame")
+        .expect("frame");
+    assert_eq!(frame.into_data().expect("data"), "at last\n");
+    assert!(run_dir.join("current.log").exists());
+
+    // A pod whose only run never wrote: its logs read as empty, not as missing.
+    let quiet = pod("quiet", "u2");
+    let _quiet = agent.logs.start(&quiet, "app", 0).expect("start");
+    assert!(!agent._root.path().join("pods/default_quiet_u2").exists());
+    assert_eq!(
+        agent.get("/containerLogs/default/quiet/app").await,
+        (StatusCode::OK, String::new())
+    );
+}
+
+#[tokio::test]
 async fn follow_sends_existing_then_live_lines_and_ends_when_the_run_finishes() {
     let agent = Agent::start().await;
     let log = five_lines(&agent.logs);

@@ -22,7 +22,8 @@ pub fn mappings(pid: u32) -> HashMap<(u64, String), Group> {
         let mut fields = line.split_whitespace();
         let Some(first) = fields.next() else { continue };
         if let Some((start, end)) = first.split_once('-')
-            && let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+            && let (Ok(start), Ok(end)) =
+                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
         {
             // address perms offset dev inode [name]
             let name = fields.nth(4).unwrap_or("[anon]").to_string();
@@ -30,7 +31,8 @@ pub fn mappings(pid: u32) -> HashMap<(u64, String), Group> {
             groups.entry(key.clone()).or_default().count += 1;
             current = Some(key);
         } else if first == "Rss:"
-            && let (Some(key), Some(kib)) = (&current, fields.next().and_then(|k| k.parse::<u64>().ok()))
+            && let (Some(key), Some(kib)) =
+                (&current, fields.next().and_then(|k| k.parse::<u64>().ok()))
         {
             groups.entry(key.clone()).or_default().rss_kib += kib;
         }
