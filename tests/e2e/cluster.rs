@@ -169,11 +169,17 @@ pub struct Agent {
     kubeconfig: PathBuf,
     data: PathBuf,
     log: PathBuf,
+    extra: Vec<String>,
 }
 
 impl Agent {
     /// Starts an agent for node `name` and waits until its node is registered.
     pub fn start(server: &Server, name: &str) -> Self {
+        Self::start_with(server, name, &[])
+    }
+
+    /// [`Agent::start`] with extra `skiff agent` flags (e.g. `--max-pods`).
+    pub fn start_with(server: &Server, name: &str, extra: &[&str]) -> Self {
         let data = server.dir().join("agents").join(name);
         std::fs::create_dir_all(&data).expect("agent data dir");
         let mut agent = Self {
@@ -183,6 +189,7 @@ impl Agent {
             kubeconfig: server.kubeconfig(),
             log: data.with_extension("log"),
             data,
+            extra: extra.iter().map(|a| a.to_string()).collect(),
         };
         agent.spawn();
         eventually("the node to register", || {
@@ -210,6 +217,7 @@ impl Agent {
                 &format!("{}:0", self.ip),
             ])
             .args(["--lease-interval", "1s", "--restart-backoff", "300ms"])
+            .args(&self.extra)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .arg("--data-dir")

@@ -1,7 +1,8 @@
 //! Scheduling: pods created without a node are placed on nodes by the scheduler — a real
 //! `skiff server`, two `skiff agent`s and kubectl. Pods land on Ready nodes and run; a
 //! nodeSelector picks the labelled node; a cordoned node gets no new pods; a pod that fits
-//! nowhere says why in `kubectl describe` and `kubectl get events`.
+//! nowhere says why in `kubectl describe` and `kubectl get events`; a burst beyond a node's
+//! `pods` capacity leaves the rest Pending, never half started.
 
 use crate::cluster::{Agent, Server};
 use crate::eventually;
@@ -200,4 +201,118 @@ spec:
     );
     assert_eq!(field(&server, "huge", "{.spec.nodeName}"), "");
     assert_eq!(field(&server, "huge", "{.status.phase}"), "Pending");
+}
+
+#[test]
+fn a_burst_beyond_the_nodes_pod_capacity_leaves_the_rest_pending() {
+    let server = Server::start();
+    let _agent = Agent::start_with(&server, "small", &["--max-pods", "4"]);
+    eventually("small Ready", || {
+        (server.ok(&[
+            "get",
+            "node",
+            "small",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}/{.status.capacity.pods}",
+        ]) == "True/4")
+            .then_some(())
+    });
+    apply(
+        &server,
+        "burst.yaml",
+        &format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: burst
+spec:
+  replicas: 7
+  selector:
+    matchLabels: {{app: burst}}
+  template:
+    metadata:
+      labels: {{app: burst}}
+    spec:
+      containers:
+      - name: main
+        image: file://{}
+        args: [\"60000\"]
+",
+            programs::P1_SLEEP
+        ),
+    );
+    // Per pod: name, node, phase, whether the agent reported any container.
+    let pods = || {
+        server
+            .ok(&[
+                "get",
+                "pods",
+                "-l",
+                "app=burst",
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.name}/{.spec.nodeName}/{.status.phase}/{.status.containerStatuses[*].name}{\"\\n\"}{end}",
+            ])
+            .lines()
+            .map(|l| l.split('/').map(str::to_string).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    let expected = "0/1 nodes are available: 1 Too many pods.";
+    let pending = eventually("four Running, three reported Pending", || {
+        let pods = pods();
+        let running = pods
+            .iter()
+            .filter(|p| p[1] == "small" && p[2] == "Running")
+            .count();
+        let pending: Vec<String> = pods
+            .iter()
+            .filter(|p| p[1].is_empty())
+            .map(|p| p[0].clone())
+            .collect();
+        let reported = pending.iter().all(|name| {
+            server
+                .ok(&[
+                    "get",
+                    "events",
+                    "--field-selector",
+                    &format!("involvedObject.name={name}"),
+                ])
+                .contains(expected)
+        });
+        (pods.len() == 7 && running == 4 && pending.len() == 3 && reported).then_some(pending)
+    });
+    for name in &pending {
+        assert_eq!(field(&server, name, "{.status.phase}"), "Pending");
+        assert_eq!(field(&server, name, "{.status.containerStatuses}"), "");
+        assert_eq!(
+            field(
+                &server,
+                name,
+                "{.status.conditions[?(@.type==\"PodScheduled\")].reason}"
+            ),
+            "Unschedulable"
+        );
+    }
+    let described = server.ok(&["describe", "pod", &pending[0]]);
+    assert!(described.contains(expected), "{described}");
+    // The node was never asked for more than it holds: four pods bound, four started.
+    let bound = pods().into_iter().filter(|p| p[1] == "small").count();
+    assert_eq!(bound, 4);
+
+    // Scaling back to what fits removes the Pending pods, not the running ones.
+    let before: Vec<String> = pods()
+        .into_iter()
+        .filter(|p| p[1] == "small")
+        .map(|p| p[0].clone())
+        .collect();
+    server.ok(&["scale", "deployment", "burst", "--replicas", "4"]);
+    let after = eventually("only the four running pods left", || {
+        let pods = pods();
+        (pods.len() == 4 && pods.iter().all(|p| p[2] == "Running"))
+            .then(|| pods.into_iter().map(|p| p[0].clone()).collect::<Vec<_>>())
+    });
+    let mut before = before;
+    let mut after = after;
+    before.sort();
+    after.sort();
+    assert_eq!(before, after, "the pending pods go first");
 }
