@@ -31,6 +31,68 @@ pub fn admit(
     mut object: Value,
     validation: FieldValidation,
 ) -> Result<(Value, Vec<String>), ApiError> {
+    check_type(kind, &mut object)?;
+    if kind.is_storage_version() {
+        defaults::apply(kind.kind, &mut object);
+    }
+    let typed = (kind.round_trip)(&object)
+        .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
+    let warnings = unknown_fields(&object, &typed, validation)?;
+    let (kind, typed) = if conversion::converts(kind) {
+        let storage = kind.storage();
+        let mut converted = conversion::to_storage(kind, typed);
+        defaults::apply(storage.kind, &mut converted);
+        let typed = (storage.round_trip)(&converted)
+            .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
+        (storage, typed)
+    } else {
+        (kind, typed)
+    };
+    validated(kind, typed, warnings)
+}
+
+/// [`admit`] for a write through the `status` subresource of a kind stored in the version
+/// written (no conversion), where everything but `status` is the stored object, admitted
+/// when it was written: defaults as [`admit`], but only `status` goes through the typed
+/// round trip and the unknown-field check (as Kubernetes' status strategies care only for
+/// status); validation sees the whole object.
+pub fn admit_status(
+    kind: &'static ResourceKind,
+    mut object: Value,
+    validation: FieldValidation,
+) -> Result<(Value, Vec<String>), ApiError> {
+    debug_assert!(!conversion::converts(kind), "{} converts", kind.kind);
+    check_type(kind, &mut object)?;
+    if kind.is_storage_version() {
+        defaults::apply(kind.kind, &mut object);
+    }
+    let Some(fields) = object.as_object_mut() else {
+        return Err(ApiError::bad_request(format!(
+            "error decoding {}: expected an object",
+            kind.kind
+        )));
+    };
+    let mut part = serde_json::Map::new();
+    for field in ["apiVersion", "kind"] {
+        if let Some(value) = fields.get(field) {
+            part.insert(field.to_string(), value.clone());
+        }
+    }
+    if let Some(status) = fields.remove("status") {
+        part.insert("status".to_string(), status);
+    }
+    let part = Value::Object(part);
+    let typed = (kind.round_trip)(&part)
+        .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
+    let warnings = unknown_fields(&part, &typed, validation)?;
+    if let Some(status) = typed.get("status") {
+        fields.insert("status".to_string(), status.clone());
+    }
+    validated(kind, object, warnings)
+}
+
+/// Checks `apiVersion` and `kind`, filling them in when absent.
+fn check_type(kind: &'static ResourceKind, object: &mut Value) -> Result<(), ApiError> {
     let api_version = kind.api_version();
     match object.get("apiVersion").and_then(Value::as_str) {
         None | Some("") => object["apiVersion"] = json!(api_version),
@@ -51,13 +113,18 @@ pub fn admit(
             )));
         }
     }
-    if kind.is_storage_version() {
-        defaults::apply(kind.kind, &mut object);
-    }
-    let typed = (kind.round_trip)(&object)
-        .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
+    Ok(())
+}
+
+/// The fields of `object` its typed form `typed` does not have, refused or returned as
+/// warnings per `validation`.
+fn unknown_fields(
+    object: &Value,
+    typed: &Value,
+    validation: FieldValidation,
+) -> Result<Vec<String>, ApiError> {
     let mut warnings = Vec::new();
-    let unknown = unknown::unknown_fields(&object, &typed);
+    let unknown = unknown::unknown_fields(object, typed);
     if !unknown.is_empty() {
         match validation {
             FieldValidation::Strict => {
@@ -76,16 +143,15 @@ pub fn admit(
             FieldValidation::Ignore => {}
         }
     }
-    let (kind, typed) = if conversion::converts(kind) {
-        let storage = kind.storage();
-        let mut converted = conversion::to_storage(kind, typed);
-        defaults::apply(storage.kind, &mut converted);
-        let typed = (storage.round_trip)(&converted)
-            .map_err(|why| ApiError::bad_request(format!("error decoding {}: {why}", kind.kind)))?;
-        (storage, typed)
-    } else {
-        (kind, typed)
-    };
+    Ok(warnings)
+}
+
+/// `typed` with `warnings` if it is valid, else the 422 naming every cause.
+fn validated(
+    kind: &'static ResourceKind,
+    typed: Value,
+    warnings: Vec<String>,
+) -> Result<(Value, Vec<String>), ApiError> {
     let causes = validate::validate(kind, &typed);
     if !causes.is_empty() {
         let name = typed

@@ -2,9 +2,9 @@
 //! Services get their cluster IP and nodePorts
 //! here ([`allocate`](crate::apiserver::admission::allocate)), and keep them across updates that leave them out.
 
-use crate::apiserver::admission::admit;
 use crate::apiserver::admission::allocate::allocate;
 use crate::apiserver::admission::allocate::service;
+use crate::apiserver::admission::{self, admit};
 use crate::apiserver::apply;
 use crate::apiserver::conversion;
 use crate::apiserver::error::{ApiError, ApiResult};
@@ -208,6 +208,11 @@ pub async fn modify_with(
         }
         keep_other_half(path, &view, &mut next);
         let main = path.subresource.is_none();
+        // A status write in the storage version: everything but `status` is the stored
+        // object, so admission and managedFields look at `status` only.
+        let status_only = path.subresource.as_deref() == Some("status")
+            && path.kind.has_subresource("status")
+            && !conversion::converts(path.kind);
         if main && path.kind.kind == "Service" && path.kind.group.is_empty() {
             let causes = service::carry_over(&current.object, &mut next);
             if !causes.is_empty() {
@@ -215,12 +220,18 @@ pub async fn modify_with(
             }
         }
         lifecycle::on_update(&mut next, &view)?;
-        let (mut next, warnings) = admit(path.kind, next, query.field_validation)?;
+        let (mut next, warnings) = if status_only {
+            admission::admit_status(path.kind, next, query.field_validation)?
+        } else {
+            admit(path.kind, next, query.field_validation)?
+        };
         if conversion::converts(path.kind) {
             // What the addressed version cannot express of the other half is kept too.
             keep_other_half(path, &current.object, &mut next);
         }
-        let mut next = if tracked {
+        // `status` is never in a field set (see `apply::schema::ignored`) and a status
+        // write keeps the stored managedFields with the rest: nothing to record.
+        let mut next = if tracked && !status_only {
             apply::record_update(
                 Some(&current.object),
                 &next,
@@ -276,7 +287,7 @@ fn keep_other_half(path: &ResourcePath, current: &Value, next: &mut Value) {
         // A binding sets `spec.nodeName` and the `PodScheduled` condition both.
         Some("binding") => {}
         Some("status") => {
-            let status = next.get("status").cloned();
+            let status = next.as_object_mut().and_then(|map| map.remove("status"));
             let mut merged = current.clone();
             match status {
                 Some(status) => merged["status"] = status,
