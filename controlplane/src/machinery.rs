@@ -10,6 +10,7 @@
 //! - [`config`]: the controller manager's timings and switches;
 //! - [`context`]: what each component is built from (informers, client, config, events);
 //! - [`workqueue`]: the deduplicating, backing-off queue of keys;
+//! - [`cputime`]: the CPU time a future's polls take (how the runner paces a hot key);
 //! - [`controller`]: the runner every queue-driven controller uses — watches → queue →
 //!   reconcile → action.
 
@@ -17,6 +18,7 @@ pub mod client;
 pub mod config;
 pub mod context;
 pub mod controller;
+pub mod cputime;
 pub mod events;
 pub mod informer;
 pub mod informers;

@@ -9,6 +9,7 @@
 //! exponentially and is forgotten on success), the workers, the logging of failures and
 //! the shutdown.
 
+use crate::machinery::cputime::cpu_timed;
 use crate::machinery::informer::{Change, Informer, Object};
 use crate::machinery::workqueue::WorkQueue;
 use std::fmt::Display;
@@ -142,7 +143,8 @@ impl<T: Hash + Eq + Clone + Send + Sync + Display + 'static> Controller<T> {
                         () = shutdown.cancelled() => return,
                         key = queue.next() => key,
                     };
-                    match reconciler.reconcile(&key).await {
+                    let (result, cost) = cpu_timed(reconciler.reconcile(&key)).await;
+                    match result {
                         Ok(action) => {
                             queue.forget(&key);
                             apply(&queue, &key, action);
@@ -152,7 +154,7 @@ impl<T: Hash + Eq + Clone + Send + Sync + Display + 'static> Controller<T> {
                             apply(&queue, &key, reconciler.error_policy(&key, &e));
                         }
                     }
-                    queue.done(&key);
+                    queue.done(&key, cost);
                 }
             });
         }

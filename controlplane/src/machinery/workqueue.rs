@@ -1,10 +1,11 @@
 //! [`WorkQueue`]: the keys a controller still has to reconcile, as client-go's workqueue
 //! keeps them. A key is queued at most once however often it is added; a key being
 //! reconciled is not handed to a second worker, and if it is added meanwhile it is queued
-//! again when the first reconcile is done — after [`HOT_KEY_PAUSE`], so that a key whose
-//! objects change faster than it is reconciled (a ReplicaSet whose thousands of pods start
-//! at once) is reconciled at a bounded rate, each time with all the changes so far, instead
-//! of back to back. Failed keys come back after a per-key exponential backoff. The
+//! again when the first reconcile is done — after a pause in proportion to the CPU time
+//! that reconcile took ([`hot_key_pause`]), so that a key whose objects change faster than
+//! it is reconciled (a ReplicaSet whose thousands of pods start at once) is reconciled at
+//! a bounded share of the machine, each time with all the changes so far, while a cheap
+//! key (a Deployment of one pod scaled from zero) comes back at once. Failed keys come back after a per-key exponential backoff. The
 //! controller runner (`controller`) drives workers over a queue.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -18,12 +19,22 @@ pub const RETRY_BASE: Duration = Duration::from_millis(5);
 /// Longest retry delay of a failing key.
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// How long a key added while it was being reconciled waits, once that reconcile is done,
-/// before it is handed out again. A first change is reconciled at once; only a key that
-/// keeps changing under its own reconciles is paced, to at most one reconcile per pause
-/// (plus the reconcile's own time) — each of which may cost a pass over thousands of
-/// objects.
+/// Longest pause of a key added while it was being reconciled (see [`hot_key_pause`]).
 pub const HOT_KEY_PAUSE: Duration = Duration::from_millis(10);
+
+/// The pause per unit of CPU time a reconcile took: a key that keeps changing under its
+/// own reconciles gets at most 1/(1+20) of a core.
+pub const HOT_KEY_PAUSE_PER_CPU: u32 = 20;
+
+/// How long a key added while it was being reconciled waits, once that reconcile is done
+/// after taking `cost` of CPU, before it is handed out again: 20 times the cost, at most
+/// [`HOT_KEY_PAUSE`]. A first change is reconciled at once; only a key that keeps changing
+/// under its own reconciles is paced, and only as much as its reconciles cost — a pass
+/// over thousands of pods waits the most, a reconcile of a handful hardly at all.
+pub fn hot_key_pause(cost: Duration) -> Duration {
+    cost.saturating_mul(HOT_KEY_PAUSE_PER_CPU)
+        .min(HOT_KEY_PAUSE)
+}
 
 /// A deduplicating queue of keys. Cheap to clone (shared).
 pub struct WorkQueue<T> {
@@ -131,17 +142,23 @@ impl<T: Hash + Eq + Clone + Send + 'static> WorkQueue<T> {
         }
     }
 
-    /// Marks `key` processed; if it was added meanwhile, it is queued again after
-    /// [`HOT_KEY_PAUSE`] (adding it in between changes nothing: it is already due).
-    pub fn done(&self, key: &T) {
+    /// Marks `key` processed, its reconcile having cost `cost` of CPU; if it was added
+    /// meanwhile, it is queued again after [`hot_key_pause`] (adding it in between changes
+    /// nothing: it is already due).
+    pub fn done(&self, key: &T, cost: Duration) {
         let mut state = self.lock();
         state.processing.remove(key);
         if state.dirty.contains(key) {
             drop(state);
+            let pause = hot_key_pause(cost);
+            if pause.is_zero() {
+                self.release(key.clone());
+                return;
+            }
             let this = self.clone();
             let key = key.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(HOT_KEY_PAUSE).await;
+                tokio::time::sleep(pause).await;
                 this.release(key);
             });
         }
@@ -200,10 +217,10 @@ mod tests {
         q.add("a"); // while processing: not handed out again yet
         assert_eq!(q.next().await, "b");
         assert!(q.is_empty());
-        q.done(&"a");
+        q.done(&"a", HOT_KEY_PAUSE);
         assert_eq!(q.next().await, "a");
-        q.done(&"a");
-        q.done(&"b");
+        q.done(&"a", HOT_KEY_PAUSE);
+        q.done(&"b", HOT_KEY_PAUSE);
         assert!(q.is_empty());
     }
 
@@ -214,7 +231,8 @@ mod tests {
         assert_eq!(q.next().await, "a");
         q.add("a");
         q.add("a");
-        q.done(&"a");
+        // A reconcile that cost a millisecond: the key waits the longest pause.
+        q.done(&"a", Duration::from_millis(1));
         // Not at once: after the pause.
         assert!(q.is_empty());
         q.add("a");
@@ -225,9 +243,29 @@ mod tests {
         tokio::time::sleep(HOT_KEY_PAUSE * 5).await;
         assert_eq!(q.len(), 1);
         assert_eq!(q.next().await, "a");
-        q.done(&"a");
+        q.done(&"a", Duration::from_millis(1));
         tokio::time::sleep(HOT_KEY_PAUSE * 5).await;
         assert!(q.is_empty(), "not added since: not queued again");
+    }
+
+    #[tokio::test]
+    async fn a_key_whose_reconcile_cost_nothing_comes_back_at_once() {
+        let q = WorkQueue::new();
+        q.add("a");
+        assert_eq!(q.next().await, "a");
+        q.add("a");
+        q.done(&"a", Duration::ZERO);
+        assert_eq!(q.len(), 1, "queued again without a pause");
+    }
+
+    #[test]
+    fn the_pause_is_twenty_times_the_cost_at_most_the_longest() {
+        assert_eq!(hot_key_pause(Duration::ZERO), Duration::ZERO);
+        assert_eq!(
+            hot_key_pause(Duration::from_micros(50)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(hot_key_pause(Duration::from_millis(3)), HOT_KEY_PAUSE);
     }
 
     #[tokio::test]
