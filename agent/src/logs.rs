@@ -1,9 +1,9 @@
 //! [`LogRegistry`]: where the agent keeps its containers' logs, and how it reads them back
 //! the way the kubelet answers `containerLogs` requests.
 //!
-//! Layout on disk, like the kubelet's `/var/log/pods`:
-//! `<root>/<namespace>_<name>_<uid>/<container>/<restart>/current.log`, rotated files
-//! beside it. Each container keeps its two newest runs: the current one and the previous
+//! Layout on disk, the kubelet's `/var/log/pods` (so log shippers configured for it read
+//! it as is): `<root>/<namespace>_<name>_<uid>/<container>/<restart>.log`, rotated files
+//! beside it (`<restart>.log.1`, ...). Each container keeps its two newest runs: the current one and the previous
 //! one (`kubectl logs --previous`). A run's directories and file are created with its
 //! first line: a pod that never writes costs no inode, and a burst of thousands of pods
 //! starting makes no directories.
@@ -18,7 +18,7 @@ pub mod stream;
 pub use format::LogOptions;
 pub use stream::LogBody;
 
-use skiff_runtime::log::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, read_dir};
+use skiff_runtime::log::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, read_files, rotated};
 use skiff_runtime::{ContainerLog, LogConfig};
 use std::collections::HashMap;
 use std::fmt;
@@ -222,13 +222,13 @@ impl LogRegistry {
             .into_iter()
             .filter(|&r| r != restart && Some(r) != previous)
         {
-            std::fs::remove_dir_all(dir.join(stale.to_string()))?;
+            remove_run(&dir, stale, self.shared.max_files)?;
         }
         state
             .started
             .insert(key.clone(), previous.into_iter().chain([restart]).collect());
         let log = ContainerLog::open(LogConfig {
-            dir: Some(dir.join(restart.to_string())),
+            file: Some(run_file(&dir, restart)),
             max_file_bytes: self.shared.max_file_bytes,
             max_files: self.shared.max_files,
         })?;
@@ -370,7 +370,7 @@ impl LogRegistry {
             }
             Some(log) => (log.snapshot()?, None),
             None => (
-                read_dir(&dir.join(run.to_string()), self.shared.max_files)?,
+                read_files(&run_file(&dir, *run), self.shared.max_files)?,
                 None,
             ),
         };
@@ -398,7 +398,24 @@ impl State {
     }
 }
 
-/// The run numbers in a container's log directory, ascending.
+/// The current log file of run `restart` of a container: `<restart>.log`.
+fn run_file(container_dir: &Path, restart: u32) -> PathBuf {
+    container_dir.join(format!("{restart}.log"))
+}
+
+/// Deletes a run's log files, the rotated ones included.
+fn remove_run(container_dir: &Path, restart: u32, max_files: usize) -> std::io::Result<()> {
+    let current = run_file(container_dir, restart);
+    for n in 0..max_files.max(1) {
+        match std::fs::remove_file(rotated(&current, n)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The run numbers in a container's log directory (its `<restart>.log` files), ascending.
 fn runs(container_dir: &Path) -> std::io::Result<Vec<u32>> {
     let entries = match std::fs::read_dir(container_dir) {
         Ok(entries) => entries,
@@ -407,7 +424,12 @@ fn runs(container_dir: &Path) -> std::io::Result<Vec<u32>> {
     };
     let mut runs = Vec::new();
     for entry in entries {
-        if let Some(run) = entry?.file_name().to_str().and_then(|n| n.parse().ok()) {
+        let name = entry?.file_name();
+        if let Some(run) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|n| n.parse().ok())
+        {
             runs.push(run);
         }
     }

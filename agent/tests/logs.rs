@@ -210,17 +210,18 @@ async fn previous_reads_the_run_before_and_older_runs_are_deleted() {
 
 #[tokio::test]
 async fn a_silent_run_makes_nothing_on_disk_yet_reads_and_follows_as_empty() {
+    // Runs are files in the kubelet's layout: `<ns>_<pod>_<uid>/<container>/<restart>.log`.
     let agent = Agent::start().await;
     let key = pod("web", "u1");
     let first = agent.logs.start(&key, "app", 0).expect("start");
     first.append([entry(1, false, "first run")]);
     agent.logs.finish(&key, "app");
-    // The second run writes nothing: no directory is made for it...
+    // The second run writes nothing: no file is made for it...
     let _silent = agent.logs.start(&key, "app", 1).expect("start");
-    let run_dir = agent._root.path().join("pods/default_web_u1/app/1");
+    let run_file = agent._root.path().join("pods/default_web_u1/app/1.log");
     assert!(
-        !run_dir.exists(),
-        "a run makes its directory with its first line"
+        !run_file.exists(),
+        "a run makes its file with its first line"
     );
     // ...yet it is the current run, and the one before it the previous.
     assert_eq!(agent.get(LOGS).await, (StatusCode::OK, String::new()));
@@ -239,7 +240,7 @@ async fn a_silent_run_makes_nothing_on_disk_yet_reads_and_follows_as_empty() {
         .expect("a frame")
         .expect("frame");
     assert_eq!(frame.into_data().expect("data"), "at last\n");
-    assert!(run_dir.join("current.log").exists());
+    assert!(run_file.exists());
 
     // A pod whose only run never wrote: its logs read as empty, not as missing.
     let quiet = pod("quiet", "u2");

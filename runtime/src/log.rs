@@ -18,7 +18,7 @@ pub mod snapshot;
 pub(crate) mod stream;
 
 pub use follow::{FollowError, LogFollower};
-pub use snapshot::{LogSnapshot, read_dir, read_dir_lines};
+pub use snapshot::{LogSnapshot, read_file_lines, read_files};
 
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -41,9 +41,6 @@ pub const DEFAULT_MAX_FILES: usize = 5;
 /// Lines buffered for each live follower of a memory log; a follower further behind skips
 /// ahead. The channel (about 100 bytes a slot) exists only while the log has followers.
 const FOLLOW_BUFFER: usize = 1024;
-
-/// File name of the current log file in a log directory; rotated files add `.1`, `.2`...
-pub const CURRENT_FILE: &str = "current.log";
 
 /// Which output stream a line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -126,8 +123,9 @@ impl LogLine {
 /// Where and how much a [`ContainerLog`] keeps.
 #[derive(Clone, Debug)]
 pub struct LogConfig {
-    /// Directory for the log files; `None` keeps the log in memory.
-    pub dir: Option<PathBuf>,
+    /// The current log file; rotated files are beside it with `.1`, `.2`... added. Its
+    /// directory is created with the first line. `None` keeps the log in memory.
+    pub file: Option<PathBuf>,
     /// Rotation size of one file (in memory: the bytes kept are `max_file_bytes *
     /// max_files`).
     pub max_file_bytes: u64,
@@ -138,7 +136,7 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
-            dir: None,
+            file: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             max_files: DEFAULT_MAX_FILES,
         }
@@ -181,19 +179,19 @@ enum Store {
 }
 
 impl ContainerLog {
-    /// Opens a log. With a directory, appends to an existing current file; the directory
-    /// and the file are created when the first line is written (or a follower comes).
+    /// Opens a log. With a file, appends to it if it exists; else it (and its directory)
+    /// is created when the first line is written (or a follower comes).
     pub fn open(config: LogConfig) -> std::io::Result<Self> {
-        let store = match &config.dir {
+        let store = match &config.file {
             None => Store::Memory {
                 lines: VecDeque::new(),
                 bytes: 0,
                 live: None,
             },
-            Some(dir) => {
+            Some(path) => {
                 // Created with the first line (`write_to`), not here: starting a container
                 // that never writes touches no directory.
-                let current = match OpenOptions::new().append(true).open(dir.join(CURRENT_FILE)) {
+                let current = match OpenOptions::new().append(true).open(path) {
                     Ok(file) => Some(file),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                     Err(e) => return Err(e),
@@ -345,17 +343,16 @@ impl Inner {
         match &self.store {
             Store::Memory { lines, .. } => Ok(LogSnapshot::memory(lines.iter().cloned().collect())),
             Store::Files { written, .. } => {
-                let dir = self.dir();
-                LogSnapshot::files(dir, self.config.max_files, Some(*written))
+                LogSnapshot::files(self.file(), self.config.max_files, Some(*written))
             }
         }
     }
 
-    fn dir(&self) -> &Path {
+    fn file(&self) -> &Path {
         self.config
-            .dir
+            .file
             .as_deref()
-            .expect("a file store is only made for a log with a dir")
+            .expect("a file store is only made for a log with a file")
     }
 
     fn write(&mut self, lines: &[LogLine]) -> std::io::Result<()> {
@@ -382,11 +379,11 @@ impl Inner {
                 generation,
                 ..
             } => {
-                let dir = self
+                let path = self
                     .config
-                    .dir
+                    .file
                     .as_deref()
-                    .expect("a file store is only made for a log with a dir");
+                    .expect("a file store is only made for a log with a file");
                 let mut batch = Vec::new();
                 for line in lines {
                     let start = batch.len();
@@ -396,14 +393,14 @@ impl Inner {
                     if *written + pending > 0 && *written + pending + len > budget {
                         // This line starts a new file: write what precedes it, rotate.
                         let line_bytes = batch.split_off(start);
-                        write_to(current, dir, &batch)?;
-                        *current = Some(rotate(dir, max_files)?);
+                        write_to(current, path, &batch)?;
+                        *current = Some(rotate(path, max_files)?);
                         *generation += 1;
                         *written = 0;
                         batch = line_bytes;
                     }
                 }
-                write_to(current, dir, &batch)?;
+                write_to(current, path, &batch)?;
                 *written += batch.len() as u64;
                 Ok(())
             }
@@ -418,24 +415,25 @@ fn encoded_len(line: &LogLine) -> u64 {
 }
 
 /// Writes `bytes` to the current file in one call, reopening it if the log was closed.
-fn write_to(current: &mut Option<File>, dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_to(current: &mut Option<File>, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if bytes.is_empty() {
         return Ok(());
     }
     let file = match current {
         Some(file) => file,
-        None => current.insert(create_current(dir)?),
+        None => current.insert(create_current(path)?),
     };
     file.write_all(bytes)
 }
 
-/// Opens a log directory's current file for appending, creating it and the directory
-/// when missing.
-pub(crate) fn create_current(dir: &Path) -> std::io::Result<File> {
-    match open_append(&dir.join(CURRENT_FILE)) {
+/// Opens a log's current file for appending, creating it and its directory when missing.
+pub(crate) fn create_current(path: &Path) -> std::io::Result<File> {
+    match open_append(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir)?;
-            open_append(&dir.join(CURRENT_FILE))
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            open_append(path)
         }
         opened => opened,
     }
@@ -445,27 +443,29 @@ fn open_append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
-/// The path of file `n` of a log directory: 0 is the current file.
-fn rotated(dir: &Path, n: usize) -> PathBuf {
+/// The path of file `n` of the log whose current file is `path`: 0 is the current file,
+/// `n` is `path` with `.n` added.
+pub fn rotated(path: &Path, n: usize) -> PathBuf {
     if n == 0 {
-        dir.join(CURRENT_FILE)
+        path.to_path_buf()
     } else {
-        dir.join(format!("{CURRENT_FILE}.{n}"))
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
     }
 }
 
-/// Shifts `current.log.N` to `.N+1` (dropping the oldest) and starts a new current file.
-fn rotate(dir: &Path, max_files: usize) -> std::io::Result<File> {
-    std::fs::create_dir_all(dir)?;
+/// Shifts `FILE.N` to `FILE.N+1` (dropping the oldest) and starts a new current file.
+fn rotate(path: &Path, max_files: usize) -> std::io::Result<File> {
     let keep = max_files.max(1);
-    let _ = std::fs::remove_file(rotated(dir, keep - 1));
+    let _ = std::fs::remove_file(rotated(path, keep - 1));
     for n in (0..keep - 1).rev() {
-        let from = rotated(dir, n);
+        let from = rotated(path, n);
         if from.exists() {
-            std::fs::rename(&from, rotated(dir, n + 1))?;
+            std::fs::rename(&from, rotated(path, n + 1))?;
         }
     }
-    open_append(&rotated(dir, 0))
+    create_current(path)
 }
 
 #[cfg(test)]

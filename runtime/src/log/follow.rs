@@ -46,7 +46,8 @@ enum Source {
 struct FileFollower {
     /// Wakes the follower after appends; `None` once the log closed.
     changed: Option<watch::Receiver<()>>,
-    dir: PathBuf,
+    /// The log's current file.
+    path: PathBuf,
     max_files: usize,
     /// The rotation generation of the file being read (see `Store::Files`).
     generation: u64,
@@ -76,16 +77,16 @@ impl LogFollower {
                 changed,
                 ..
             } => {
-                let dir = inner
+                let path = inner
                     .config
-                    .dir
+                    .file
                     .clone()
-                    .expect("a file store is only made for a log with a dir");
+                    .expect("a file store is only made for a log with a file");
                 // A log nothing was written to yet has no file: make it, to follow it.
-                let mut file = match File::open(rotated(&dir, 0)) {
+                let mut file = match File::open(&path) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        drop(create_current(&dir)?);
-                        File::open(rotated(&dir, 0))?
+                        drop(create_current(&path)?);
+                        File::open(&path)?
                     }
                     opened => opened?,
                 };
@@ -96,7 +97,7 @@ impl LogFollower {
                 };
                 Source::Files(FileFollower {
                     changed: Some(changed),
-                    dir,
+                    path,
                     max_files: inner.config.max_files.max(1),
                     generation: *generation,
                     reader: BufReader::new(file),
@@ -214,7 +215,7 @@ impl FileFollower {
                 Ok(age) if age < self.max_files => (age, false),
                 _ => (self.max_files - 1, true),
             };
-            let file = match File::open(rotated(&self.dir, age)) {
+            let file = match File::open(rotated(&self.path, age)) {
                 Ok(file) => file,
                 Err(e) => {
                     tracing::warn!(error = %e, "opening a rotated log failed; following ends");

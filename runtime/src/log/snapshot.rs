@@ -31,16 +31,16 @@ impl LogSnapshot {
         }
     }
 
-    /// Opens the kept files of a log directory; the current file is read up to
-    /// `current_len` bytes if given, else to its end.
+    /// Opens the kept files of the log whose current file is `path`; the current file is
+    /// read up to `current_len` bytes if given, else to its end.
     pub(super) fn files(
-        dir: &Path,
+        path: &Path,
         max_files: usize,
         current_len: Option<u64>,
     ) -> std::io::Result<Self> {
         let mut files = VecDeque::new();
         for n in (0..max_files.max(1)).rev() {
-            let file = match File::open(rotated(dir, n)) {
+            let file = match File::open(rotated(path, n)) {
                 Ok(file) => file,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
@@ -97,13 +97,13 @@ impl Iterator for LogSnapshot {
     }
 }
 
-/// Opens every kept file of a log directory (`max_files` of them at most, the current
-/// one included) to read, oldest first.
-pub fn read_dir(dir: &Path, max_files: usize) -> std::io::Result<LogSnapshot> {
-    LogSnapshot::files(dir, max_files, None)
+/// Opens every kept file of the log whose current file is `path` (`max_files` of them at
+/// most, the current one included) to read, oldest first.
+pub fn read_files(path: &Path, max_files: usize) -> std::io::Result<LogSnapshot> {
+    LogSnapshot::files(path, max_files, None)
 }
 
-/// Reads every kept file of a log directory, oldest first.
-pub fn read_dir_lines(dir: &Path, max_files: usize) -> std::io::Result<Vec<LogLine>> {
-    read_dir(dir, max_files)?.collect()
+/// Reads every kept file of the log whose current file is `path`, oldest first.
+pub fn read_file_lines(path: &Path, max_files: usize) -> std::io::Result<Vec<LogLine>> {
+    read_files(path, max_files)?.collect()
 }

@@ -63,7 +63,7 @@ fn texts(lines: impl IntoIterator<Item = LogLine>) -> Vec<String> {
 
 fn file_log(dir: &Path, max_file_bytes: u64, max_files: usize) -> ContainerLog {
     ContainerLog::open(LogConfig {
-        dir: Some(dir.to_path_buf()),
+        file: Some(dir.join("0.log")),
         max_file_bytes,
         max_files,
     })
@@ -114,7 +114,7 @@ fn files_rotate_and_stay_bounded() {
 #[test]
 fn memory_log_is_bounded() {
     let log = ContainerLog::open(LogConfig {
-        dir: None,
+        file: None,
         max_file_bytes: 512,
         max_files: 2,
     })

@@ -38,7 +38,7 @@ async fn a_flood_stays_bounded_on_disk() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (max_file_bytes, max_files) = (64 * 1024, 3);
     let log = ContainerLog::open(LogConfig {
-        dir: Some(dir.path().to_path_buf()),
+        file: Some(dir.path().join("0.log")),
         max_file_bytes,
         max_files,
     })
