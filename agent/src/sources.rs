@@ -222,7 +222,9 @@ async fn mirror<K>(
         });
     };
     loop {
-        let stream = watcher(api.clone(), watcher::Config::default()).default_backoff();
+        let stream = watcher(api.clone(), watcher::Config::default())
+            .modify(|object| object.meta_mut().managed_fields = None)
+            .default_backoff();
         let mut stream = std::pin::pin!(stream);
         // Objects of a re-list in progress, swapped in whole at `InitDone`.
         let mut listing: Option<HashMap<Key, Arc<K>>> = None;

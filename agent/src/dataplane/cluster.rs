@@ -83,7 +83,9 @@ where
     tokio::spawn(async move {
         let mut stream = Box::pin(reflector::reflector(
             writer,
-            watcher(api, watcher::Config::default()).default_backoff(),
+            watcher(api, watcher::Config::default())
+                .modify(|object| object.meta_mut().managed_fields = None)
+                .default_backoff(),
         ));
         loop {
             let event = tokio::select! {
