@@ -56,7 +56,7 @@ pub fn growth(
         })
         .filter(|(delta, _, _)| *delta > 0)
         .collect();
-    grown.sort_by(|a, b| b.0.cmp(&a.0));
+    grown.sort_by_key(|g| std::cmp::Reverse(g.0));
     grown
         .into_iter()
         .take(top)
