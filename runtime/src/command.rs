@@ -17,6 +17,7 @@ use crate::store_data::{P1State, P2State, bounded_table};
 use crate::usage::{Usage, metered};
 use crate::wasi::{Output, Preopen, add_preopens};
 use bytes::Bytes;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
@@ -112,35 +113,39 @@ pub(crate) fn spawn(engine: &SharedEngine, module: &Module, spec: CommandSpec) -
     // dropped with its tokio runtime (whose shutdown would wait on it forever).
     let engine = engine.clone();
     let stop = StopHandle::new();
+    // The store is made here and the guest's run boxed per kind of module, so that the
+    // task (alive as long as the guest, thousands of them on a node) holds neither the
+    // WASI builder nor room for the other kind's future.
+    let guest: Pin<Box<dyn Future<Output = RawEnd> + Send>> = match module.inner.template.clone() {
+        Template::P1(pre) => {
+            let store = guarded_store(
+                engine.engine(),
+                P1State {
+                    wasi: builder.build_p1(),
+                    guard,
+                },
+            );
+            Box::pin(async move { run_p1(pre, store, &usage).await })
+        }
+        Template::P2(pre) => {
+            let store = guarded_store(
+                engine.engine(),
+                P2State {
+                    wasi: builder.build(),
+                    table: bounded_table(),
+                    guard,
+                },
+            );
+            Box::pin(async move { run_p2(pre, store, &usage).await })
+        }
+        Template::Http(_) => unreachable!("checked to be a command above"),
+    };
+    drop(builder);
     let run = {
         let stop = stop.clone();
         let limits = spec.limits.clone();
-        let template = module.inner.template.clone();
         async move {
-            let outcome = match template {
-                Template::P1(pre) => {
-                    let store = guarded_store(
-                        engine.engine(),
-                        P1State {
-                            wasi: builder.build_p1(),
-                            guard,
-                        },
-                    );
-                    supervise(run_p1(pre, store, &usage), &limits, &stop).await
-                }
-                Template::P2(pre) => {
-                    let store = guarded_store(
-                        engine.engine(),
-                        P2State {
-                            wasi: builder.build(),
-                            table: bounded_table(),
-                            guard,
-                        },
-                    );
-                    supervise(run_p2(pre, store, &usage), &limits, &stop).await
-                }
-                Template::Http(_) => unreachable!("checked to be a command above"),
-            };
+            let outcome = supervise(guest, &limits, &stop).await;
             for output in outputs {
                 output.finish();
             }

@@ -68,7 +68,9 @@ pub async fn run(
         if pod.stop.is_cancelled() {
             return false;
         }
-        let prepared = match prepare(&ctx, &pod, &container, &usage).await {
+        // Boxed: pulling is done before the run and must not size the future that waits
+        // on the run for the container's whole life.
+        let prepared = match Box::pin(prepare(&ctx, &pod, &container, &usage)).await {
             Ok(prepared) => prepared,
             Err(e) => {
                 let message = e.to_string();
@@ -176,9 +178,9 @@ async fn run_once(
     let end = match prepared.workload {
         Workload::Command(mut spec) => {
             spec.output = Output::Log(log);
-            command::run(&run, &prepared.module, spec).await
+            Box::pin(command::run(&run, &prepared.module, spec)).await
         }
-        Workload::Http(setup) => serve::run(&run, &prepared.module, setup, log).await,
+        Workload::Http(setup) => Box::pin(serve::run(&run, &prepared.module, setup, log)).await,
     };
     ctx.logs.finish(&pod.log_key, name);
     let termination = &end.termination;

@@ -57,7 +57,9 @@ pub async fn run(
             finished();
         }
         if done && deleting {
-            confirm_deletion(&ctx, &pod, &mut updates).await;
+            // Boxed, as the other rare branches: a worker idles at its `select!` for the
+            // pod's whole life, and its future is laid out for its largest await point.
+            Box::pin(confirm_deletion(&ctx, &pod, &mut updates)).await;
             return;
         }
         let until_deadline = async {
@@ -137,7 +139,7 @@ fn active_deadline(pod: &PodShared) -> Option<SystemTime> {
 
 /// Volumes, then init containers in order, then containers side by side, until all end.
 async fn run_pod(ctx: Arc<Context>, pod: Arc<PodShared>, init: Vec<bool>, containers: Vec<bool>) {
-    if !prepare_volumes(&ctx, &pod).await {
+    if !Box::pin(prepare_volumes(&ctx, &pod)).await {
         return;
     }
     let the_pod = pod.pod();
@@ -152,12 +154,12 @@ async fn run_pod(ctx: Arc<Context>, pod: Arc<PodShared>, init: Vec<bool>, contai
         .zip(&init)
         .filter(|(_, run)| **run)
     {
-        if !container::run(
+        if !Box::pin(container::run(
             ctx.clone(),
             pod.clone(),
             container.clone(),
             restart.for_init(),
-        )
+        ))
         .await
         {
             // Failed for good (restartPolicy Never), or the pod is stopping.
