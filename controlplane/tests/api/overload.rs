@@ -29,14 +29,20 @@ fn post(body: Body) -> Request<Body> {
         .expect("request")
 }
 
-#[tokio::test]
-async fn writes_beyond_the_limit_wait_then_get_429_with_retry_after() {
+/// A router over a fresh in-memory store whose server works on at most `reads` reads and
+/// `writes` writes at once.
+async fn limited(reads: usize, writes: usize) -> (axum::Router, ApiState) {
     let mut state = ApiState::new(Arc::new(MemoryStore::new(Config::default())));
-    state.inflight = Arc::new(InFlight::new(1, 1));
+    state.inflight = Arc::new(InFlight::new(reads, writes));
     skiff_controlplane::bootstrap::ensure_namespaces(&state)
         .await
         .expect("namespaces");
-    let router = apiserver::router::router(state.clone());
+    (apiserver::router::router(state.clone()), state)
+}
+
+#[tokio::test]
+async fn writes_beyond_the_limit_wait_then_get_429_with_retry_after() {
+    let (router, state) = limited(1, 1).await;
 
     // A client that sends its headers and then stalls holds the one write seat.
     let (stall, stalled_body) =
@@ -116,12 +122,7 @@ async fn writes_beyond_the_limit_wait_then_get_429_with_retry_after() {
 
 #[tokio::test]
 async fn many_writes_at_once_are_each_served_or_refused_never_lost() {
-    let mut state = ApiState::new(Arc::new(MemoryStore::new(Config::default())));
-    state.inflight = Arc::new(InFlight::new(4, 2));
-    skiff_controlplane::bootstrap::ensure_namespaces(&state)
-        .await
-        .expect("namespaces");
-    let router = apiserver::router::router(state.clone());
+    let (router, state) = limited(4, 2).await;
     let codes: Vec<(usize, StatusCode)> = futures::stream::iter(0..200)
         .map(|i| {
             let router = router.clone();
