@@ -161,18 +161,25 @@ fn exempt(request: &Request) -> bool {
             .any(|pair| matches!(pair, "watch=true" | "watch=1" | "watch=True"))
     });
     let mut segments = path.split('/').filter(|s| !s.is_empty());
-    // `/api/v1/...` or `/apis/GROUP/VERSION/...`: the verb `watch` is the segment after
-    // the version in the legacy `/watch/` form.
-    let after_version = match segments.next() {
-        Some("api") => segments.nth(1),
-        Some("apis") => segments.nth(2),
-        _ => None,
+    // What follows `/api/v1` or `/apis/GROUP/VERSION`.
+    let rest: Vec<&str> = match segments.next() {
+        Some("api") => segments.skip(1).collect(),
+        Some("apis") => segments.skip(2).collect(),
+        _ => Vec::new(),
     };
-    let long_verb = matches!(after_version, Some("watch" | "proxy"));
+    // The legacy verb form: `/api/v1/watch/...`, `/api/v1/proxy/...`.
+    let long_verb = matches!(rest.first(), Some(&("watch" | "proxy")));
+    // The subresource: `namespaces/NS/RESOURCE/NAME/SUB` or `RESOURCE/NAME/SUB` (by
+    // position, so that an object or a namespace named `log` or `proxy` is not one).
+    let subresource = if rest.first() == Some(&"namespaces") && rest.len() >= 4 {
+        rest.get(4)
+    } else {
+        rest.get(2)
+    };
     let long_subresource = matches!(
-        path.rsplit('/').next(),
-        Some("log" | "exec" | "attach" | "portforward" | "proxy")
-    ) || path.contains("/proxy/");
+        subresource,
+        Some(&("log" | "exec" | "attach" | "portforward" | "proxy"))
+    );
     watch || long_verb || long_subresource
 }
 
@@ -197,6 +204,7 @@ mod tests {
             "/api/v1/namespaces/default/pods/web/log?follow=true",
             "/api/v1/namespaces/default/pods/web/exec",
             "/api/v1/namespaces/default/services/web/proxy/path",
+            "/api/v1/nodes/node-a/proxy/metrics",
             "/healthz",
             "/readyz",
         ] {
@@ -207,6 +215,9 @@ mod tests {
             "/api/v1/namespaces/default/pods/watch",
             "/apis/apps/v1/namespaces/default/deployments/logs",
             "/api/v1/namespaces/default/pods/web/status",
+            "/api/v1/namespaces/default/configmaps/log",
+            "/api/v1/namespaces/proxy/configmaps/settings",
+            "/api/v1/namespaces/log",
             "/version",
         ] {
             assert!(!exempt(&request(Method::GET, uri)), "{uri}");
