@@ -27,7 +27,7 @@ use super::record::ContainerPhase;
 use super::shared::PodShared;
 use crate::image::PullPolicy;
 use error::StartError;
-use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::api::core::v1::{Container, Pod};
 use restart::Restart;
 use run::{Run, RunEnd};
 use skiff_model::events::EventType;
@@ -50,14 +50,39 @@ enum Workload {
     Http(serve::HttpSetup),
 }
 
-/// Runs a container until it ends for good or the pod stops; returns whether its last run
-/// succeeded.
+/// One of a pod's containers, by its place in the spec.
+#[derive(Clone, Copy, Debug)]
+pub enum Which {
+    /// `spec.initContainers[i]`.
+    Init(usize),
+    /// `spec.containers[i]`.
+    App(usize),
+}
+
+impl Which {
+    /// The container in `pod`'s spec, if it has one there.
+    pub fn of(self, pod: &Pod) -> Option<&Container> {
+        let spec = pod.spec.as_ref()?;
+        match self {
+            Which::Init(i) => spec.init_containers.as_ref()?.get(i),
+            Which::App(i) => spec.containers.get(i),
+        }
+    }
+}
+
+/// Runs a container (`which` of `spec`, the pod object it was planned from) until it ends
+/// for good or the pod stops; returns whether its last run succeeded. The container is
+/// borrowed from `spec` rather than copied: the task lives as long as the pod.
 pub async fn run(
     ctx: Arc<Context>,
     pod: Arc<PodShared>,
-    container: Container,
+    spec: Arc<Pod>,
+    which: Which,
     restart: Restart,
 ) -> bool {
+    let Some(container) = which.of(&spec) else {
+        return false;
+    };
     let name = container.name.clone();
     // One meter for every run of the container: its counters survive restarts.
     let usage = pod.usage.container(&name, pod.is_init(&name));
@@ -70,7 +95,7 @@ pub async fn run(
         }
         // Boxed: pulling is done before the run and must not size the future that waits
         // on the run for the container's whole life.
-        let prepared = match Box::pin(prepare(&ctx, &pod, &container, &usage)).await {
+        let prepared = match Box::pin(prepare(&ctx, &pod, container, &usage)).await {
             Ok(prepared) => prepared,
             Err(e) => {
                 let message = e.to_string();
@@ -99,7 +124,7 @@ pub async fn run(
         };
         start_backoff = Backoff::new(ctx.config.backoff);
         failures = 0;
-        let end = run_once(&ctx, &pod, &container, prepared, restart).await;
+        let end = run_once(&ctx, &pod, container, prepared, restart).await;
         if pod.stop.is_cancelled() || !restart.again(end.succeeded, end.killed.is_some()) {
             pod.update(&ctx, |r| {
                 if let Some(c) = r.container_mut(&name) {

@@ -4,7 +4,7 @@
 //! their sources change, and finally confirms the pod's deletion to the API server once
 //! every container has stopped.
 
-use super::container::{self, restart::Restart};
+use super::container::{self, Which, restart::Restart};
 use super::context::Context;
 use super::grace::grace_of;
 use super::record::{ContainerPhase, PodFailure};
@@ -147,17 +147,19 @@ async fn run_pod(ctx: Arc<Context>, pod: Arc<PodShared>, init: Vec<bool>, contai
         return;
     };
     let restart = Restart::of(spec.restart_policy.as_deref());
-    for (container, _) in spec
+    for (i, _) in spec
         .init_containers
         .iter()
         .flatten()
         .zip(&init)
-        .filter(|(_, run)| **run)
+        .enumerate()
+        .filter(|(_, (_, run))| **run)
     {
         if !Box::pin(container::run(
             ctx.clone(),
             pod.clone(),
-            container.clone(),
+            the_pod.clone(),
+            Which::Init(i),
             restart.for_init(),
         ))
         .await
@@ -167,16 +169,18 @@ async fn run_pod(ctx: Arc<Context>, pod: Arc<PodShared>, init: Vec<bool>, contai
         }
     }
     let mut running = JoinSet::new();
-    for (container, _) in spec
+    for (i, _) in spec
         .containers
         .iter()
         .zip(&containers)
-        .filter(|(_, run)| **run)
+        .enumerate()
+        .filter(|(_, (_, run))| **run)
     {
         running.spawn(container::run(
             ctx.clone(),
             pod.clone(),
-            container.clone(),
+            the_pod.clone(),
+            Which::App(i),
             restart,
         ));
     }

@@ -72,7 +72,7 @@ impl Run<'_> {
         let key = &self.pod.key;
         let checker = Checker {
             target,
-            container: self.container.clone(),
+            container: self.container,
             namespace: key.namespace.clone(),
             pod: key.name.clone(),
             uid: key.uid.clone(),

@@ -39,11 +39,12 @@ pub enum Target {
 }
 
 /// Carries out the probes of one container run.
-pub struct Checker {
+pub struct Checker<'c> {
     /// What the container serves.
     pub target: Target,
-    /// The container (its name and named ports).
-    pub container: Container,
+    /// The container (its name and named ports), borrowed from the run: a pod's probing
+    /// lives as long as the pod, and a copy of its container would too.
+    pub container: &'c Container,
     /// The pod's namespace.
     pub namespace: String,
     /// The pod's name.
@@ -56,7 +57,7 @@ pub struct Checker {
     pub local: LocalPods,
 }
 
-impl Check for Checker {
+impl Check for Checker<'_> {
     fn run<'a>(&'a self, probe: &'a Probe) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             match &probe.action {
@@ -75,26 +76,26 @@ impl Check for Checker {
         match &probe.action {
             Action::HttpGet { path, port, .. } => format!(
                 "Get \"{}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
-                self.url(&port_text(port, &self.container), path)
+                self.url(&port_text(port, self.container), path)
             ),
             Action::TcpSocket { port } => format!(
                 "dial tcp {}:{}: i/o timeout",
                 self.host,
-                port_text(port, &self.container)
+                port_text(port, self.container)
             ),
             Action::Unsupported(why) => (*why).to_string(),
         }
     }
 }
 
-impl Checker {
+impl Checker<'_> {
     async fn http_get(
         &self,
         path: &str,
         port: &IntOrString,
         headers: &[(String, String)],
     ) -> Result<(), String> {
-        let port = resolve(port, &self.container)?;
+        let port = resolve(port, self.container)?;
         let url = self.url(&port.to_string(), path);
         let (handler, ports) = match &self.target {
             Target::Http { handler, ports } => (handler, ports),
@@ -142,7 +143,7 @@ impl Checker {
     }
 
     fn tcp_socket(&self, port: &IntOrString) -> Result<(), String> {
-        let port = resolve(port, &self.container)?;
+        let port = resolve(port, self.container)?;
         if matches!(self.target, Target::Command) {
             return Err(self.serves_nothing());
         }
