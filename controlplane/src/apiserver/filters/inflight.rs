@@ -16,6 +16,7 @@
 //! likewise exempt). A limit of 0 means no limit.
 
 use crate::apiserver::error::ApiError;
+use crate::apiserver::request::query::is_true;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -41,12 +42,10 @@ const RETRY_AFTER_SECONDS: u64 = 1;
 struct Seats {
     /// `None`: unlimited.
     seats: Option<Arc<Semaphore>>,
-    /// How many seats there are.
+    /// How many seats there are; as many requests may wait for one.
     limit: usize,
     /// Requests waiting for a seat now.
     waiting: AtomicUsize,
-    /// Most requests that may wait (as many as there are seats).
-    queue: usize,
 }
 
 impl Seats {
@@ -55,7 +54,6 @@ impl Seats {
             seats: (limit > 0).then(|| Arc::new(Semaphore::new(limit))),
             limit,
             waiting: AtomicUsize::new(0),
-            queue: limit,
         }
     }
 
@@ -75,7 +73,7 @@ impl Seats {
         if let Ok(permit) = seats.clone().try_acquire_owned() {
             return Ok(Some(permit));
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.limit {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(());
         }
@@ -102,9 +100,7 @@ impl InFlight {
             writes: Seats::new(writes),
         }
     }
-}
 
-impl InFlight {
     /// Requests holding a seat now: (reads, writes), as Kubernetes'
     /// `apiserver_current_inflight_requests` counts them.
     pub fn current(&self) -> (usize, usize) {
@@ -158,7 +154,7 @@ fn exempt(request: &Request) -> bool {
     let watch = request.uri().query().is_some_and(|query| {
         query
             .split('&')
-            .any(|pair| matches!(pair, "watch=true" | "watch=1" | "watch=True"))
+            .any(|pair| pair.strip_prefix("watch=").is_some_and(is_true))
     });
     let mut segments = path.split('/').filter(|s| !s.is_empty());
     // What follows `/api/v1` or `/apis/GROUP/VERSION`.

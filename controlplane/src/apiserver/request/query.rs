@@ -77,7 +77,7 @@ impl Query {
                 })
                 .transpose()
         };
-        let flag = |k: &str| matches!(get(k), Some("true" | "1" | "True"));
+        let flag = |k: &str| get(k).is_some_and(is_true);
         let field_validation = match get("fieldValidation") {
             None | Some("") | Some("Warn") => FieldValidation::Warn,
             Some("Strict") => FieldValidation::Strict,
@@ -131,6 +131,11 @@ impl Query {
 }
 
 /// Fields each kind can be selected by, beyond `metadata.name` and `metadata.namespace`.
+/// Whether a boolean query parameter's value says yes (`true`, `True` or `1`).
+pub fn is_true(value: &str) -> bool {
+    matches!(value, "true" | "1" | "True")
+}
+
 fn kind_fields(kind: &str) -> &'static [&'static str] {
     match kind {
         "Pod" => &[
