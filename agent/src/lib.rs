@@ -11,8 +11,8 @@
 //! endpoint: container logs, metrics, the stats stream, requests forwarded by peers),
 //! [`dataplane`] (Service traffic: node ports, routing, forwarding to peers, metrics) and
 //! [`http_server`] (the HTTP/1.1 serving both of those run on); [`host`] checks that the
-//! host's kernel allows the pods asked for. Kubernetes vocabulary (quantities, events, times) comes from
-//! `skiff-model`.
+//! host's kernel allows the pods asked for; `watched` trims what the watches keep.
+//! Kubernetes vocabulary (quantities, events, times) comes from `skiff-model`.
 
 pub mod compiled;
 pub mod config;
@@ -28,6 +28,7 @@ pub mod node;
 pub mod pods;
 pub mod sources;
 pub mod stats;
+pub(crate) mod watched;
 
 pub use config::AgentConfig;
 

@@ -7,6 +7,7 @@
 //! the task compares the fresh list with the mirror and reports every object that changed
 //! or vanished meanwhile, so no change is missed.
 
+use crate::watched::drop_managed_fields;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -223,7 +224,7 @@ async fn mirror<K>(
     };
     loop {
         let stream = watcher(api.clone(), watcher::Config::default())
-            .modify(|object| object.meta_mut().managed_fields = None)
+            .modify(drop_managed_fields)
             .default_backoff();
         let mut stream = std::pin::pin!(stream);
         // Objects of a re-list in progress, swapped in whole at `InitDone`.

@@ -9,6 +9,7 @@
 
 use super::shared::Core;
 use super::table::ClusterObjects;
+use crate::watched::drop_managed_fields;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
@@ -84,7 +85,7 @@ where
         let mut stream = Box::pin(reflector::reflector(
             writer,
             watcher(api, watcher::Config::default())
-                .modify(|object| object.meta_mut().managed_fields = None)
+                .modify(drop_managed_fields)
                 .default_backoff(),
         ));
         loop {

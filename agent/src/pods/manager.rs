@@ -13,6 +13,7 @@ use super::shared::PodShared;
 use super::volume;
 use super::worker::{self, Plan};
 use crate::dataplane::local::PodKey;
+use crate::watched::drop_managed_fields;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -31,10 +32,8 @@ struct Worker {
 pub async fn run(ctx: Arc<Context>, allocatable: Allocatable, shutdown: CancellationToken) {
     let pods: Api<Pod> = Api::all(ctx.client.clone());
     let selector = format!("spec.nodeName={}", ctx.config.name);
-    // managedFields are the API server's bookkeeping, of no use here: dropped on arrival,
-    // they are a third of a pod object's memory (client-go users strip them the same way).
     let events = watcher(pods, watcher::Config::default().fields(&selector))
-        .modify(|pod| pod.metadata.managed_fields = None)
+        .modify(drop_managed_fields)
         .default_backoff();
     tokio::pin!(events);
     let (ended_tx, mut ended) = mpsc::unbounded_channel::<String>();
