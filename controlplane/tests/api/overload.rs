@@ -120,7 +120,7 @@ async fn writes_beyond_the_limit_wait_then_get_429_with_retry_after() {
     assert_eq!(code, StatusCode::CREATED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_writes_at_once_are_each_served_or_refused_never_lost() {
     let (router, state) = limited(4, 2).await;
     let codes: Vec<(usize, StatusCode)> = futures::stream::iter(0..200)
