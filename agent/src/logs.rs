@@ -3,10 +3,9 @@
 //!
 //! Layout on disk, the kubelet's `/var/log/pods` (so log shippers configured for it read
 //! it as is): `<root>/<namespace>_<name>_<uid>/<container>/<restart>.log`, rotated files
-//! beside it (`<restart>.log.1`, ...). Each container keeps its two newest runs: the current one and the previous
-//! one (`kubectl logs --previous`). A run's directories and file are created with its
-//! first line: a pod that never writes costs no inode, and a burst of thousands of pods
-//! starting makes no directories.
+//! beside it (`<restart>.log.1`, ...). Each container keeps its two newest runs: the
+//! current one and the previous one (`kubectl logs --previous`). A run's directories and
+//! file are created with its first line: a pod that never writes costs no inode.
 //!
 //! Parts: the registry, [`PodLogKey`] and [`LogError`] here; [`LogOptions`] and the
 //! kubelet's output format (partial lines joined, optional timestamps) in [`format`](mod@format); the

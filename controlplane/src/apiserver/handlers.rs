@@ -1,8 +1,9 @@
 //! The handlers: one file per verb or subresource. [`resource`] dispatches every request
-//! the router does not match by path, by verb, to [`read`] (get, list), [`write`](mod@write) (create,
-//! update), [`delete`](mod@delete) (delete, deletecollection), [`patch`] (the patch types and server-side apply),
-//! [`watch`], [`scale`], [`binding`] and [`log`], to [`activation`] (the create-only
-//! `activations` of `autoscaling.skiff.dev`) and to [`metrics`] (the `metrics.k8s.io` and
+//! the router does not match by path, by verb, to [`read`] (get, list),
+//! [`write`](mod@write) (create, update), [`delete`](mod@delete) (delete,
+//! deletecollection), [`patch`] (the patch types and server-side apply), [`watch`],
+//! [`scale`], [`binding`] and [`log`], to [`activation`] (the create-only `activations` of
+//! `autoscaling.skiff.dev`) and to [`metrics`] (the `metrics.k8s.io` and
 //! `custom.metrics.k8s.io` APIs); [`discovery`] and [`openapi`] describe the API;
 //! [`modules`] serves the wasm module store (`/skiff/v1/modules/`).
 

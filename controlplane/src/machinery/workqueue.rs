@@ -5,8 +5,9 @@
 //! that reconcile took ([`hot_key_pause`]), so that a key whose objects change faster than
 //! it is reconciled (a ReplicaSet whose thousands of pods start at once) is reconciled at
 //! a bounded share of the machine, each time with all the changes so far, while a cheap
-//! key (a Deployment of one pod scaled from zero) comes back at once. Failed keys come back after a per-key exponential backoff. The
-//! controller runner (`controller`) drives workers over a queue.
+//! key (a Deployment of one pod scaled from zero) comes back at once. Failed keys come
+//! back after a per-key exponential backoff. The controller runner (`controller`) drives
+//! workers over a queue.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;

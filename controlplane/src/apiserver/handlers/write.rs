@@ -1,6 +1,7 @@
 //! Writes: create and update (whole object or its `status`); deletes are in `delete`.
-//! Services get their cluster IP and nodePorts
-//! here ([`allocate`](crate::apiserver::admission::allocate)), and keep them across updates that leave them out.
+//! Services get their cluster IP and nodePorts here
+//! ([`allocate`](crate::apiserver::admission::allocate)), and keep them across updates
+//! that leave them out.
 
 use crate::apiserver::admission::allocate::allocate;
 use crate::apiserver::admission::allocate::service;
