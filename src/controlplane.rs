@@ -1,12 +1,22 @@
 //! The control plane as `skiff server` and `skiff up` run it: [`ControlPlane::start`]
 //! binds the API address, opens the redb store and the module store in the data directory,
-//! starts the watch cache and the controller manager (which expires graceful deletions), serves
-//! the API and writes `DATA_DIR/kubeconfig`; [`ControlPlane::stop`] shuts it all down.
+//! starts the watch cache, sets up security (the cluster CA and serving certificate in
+//! `DATA_DIR/tls`, authentication by client certificate and `--token-auth-file`, RBAC with
+//! the default policy), starts the controller manager, serves the API over HTTPS and
+//! writes `DATA_DIR/kubeconfig` (the CA and an admin client certificate);
+//! [`ControlPlane::stop`] shuts it all down. `--insecure-http` serves plain HTTP with no
+//! authentication or authorization instead.
 
+use crate::apiserver_flags::ApiServerArgs;
 use anyhow::Context;
-use skiff_controlplane::apiserver::filters::inflight::InFlight;
+use skiff_controlplane::apiserver::listener::TlsListener;
 use skiff_controlplane::apiserver::{self, ApiState};
+use skiff_controlplane::authn::Authenticator;
+use skiff_controlplane::authn::token_file::TokenFile;
+use skiff_controlplane::authz::Authorizer;
+use skiff_controlplane::authz::rbac::Resolver;
 use skiff_controlplane::bootstrap;
+use skiff_controlplane::certificates::{self, ServerCertificates};
 use skiff_controlplane::module_store::ModuleStore;
 use skiff_controlplane::store::{Config as StoreConfig, RedbStore, Store};
 use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
@@ -18,8 +28,8 @@ use tokio_util::sync::CancellationToken;
 
 /// A running control plane.
 pub struct ControlPlane {
-    /// The address the API is served on (the real port when asked for port 0).
-    pub addr: SocketAddr,
+    /// The API's URL, as the kubeconfig names it (`https://`, or `http://` when insecure).
+    pub url: String,
     /// The admin kubeconfig, `DATA_DIR/kubeconfig`.
     pub kubeconfig: PathBuf,
     /// The redb file.
@@ -36,13 +46,13 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     /// Starts the control plane on `data_dir` (created if missing), serving on `listen`
-    /// with the request limits of `inflight`, and the controller manager configured by
-    /// `manager`.
+    /// with the request limits and security of `api`, and the controller manager
+    /// configured by `manager`.
     /// The address is bound first, so a port in use fails before anything is opened.
     pub async fn start(
         data_dir: &Path,
         listen: SocketAddr,
-        inflight: InFlight,
+        api: &ApiServerArgs,
         manager: skiff_controlplane::machinery::config::Config,
     ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -76,25 +86,80 @@ impl ControlPlane {
             .map(|list| list.items.len())
             .unwrap_or_default();
         let mut state = ApiState::new(Arc::new(cache)).with_modules(Arc::new(modules));
-        state.inflight = Arc::new(inflight);
+        state.inflight = Arc::new(api.inflight());
+        let certificates = if api.insecure_http {
+            None
+        } else {
+            let tokens = match &api.token_auth_file {
+                Some(path) => Some(TokenFile::read(path)?),
+                None => None,
+            };
+            state.authenticator = Arc::new(Authenticator::new(tokens));
+            let resolver = Resolver::start(state.store.clone(), background.clone())
+                .await
+                .context("cannot load the RBAC objects")?;
+            state.authorizer = Arc::new(Authorizer::rbac(resolver));
+            let tls_dir = data_dir.join("tls");
+            let names = certificates::serving_names(addr, &api.tls_san);
+            let prepared =
+                tokio::task::spawn_blocking(move || ServerCertificates::prepare(&tls_dir, &names))
+                    .await
+                    .context("preparing the certificates panicked")?
+                    .context("cannot prepare the cluster's certificates")?;
+            Some(prepared)
+        };
         bootstrap::ensure_namespaces(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the system namespaces: {}", e.message))?;
+        bootstrap::ensure_policy(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot write the default RBAC policy: {}", e.message))?;
         skiff_controlplane::manager::start(state.clone(), manager, background.clone())
             .await
             .context("cannot start the controller manager")?;
 
-        let kubeconfig = data_dir.join("kubeconfig");
-        write_private(&kubeconfig, &bootstrap::kubeconfig(addr))
-            .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
+        // Clients dial loopback for a server listening on every address.
+        let dial = if addr.ip().is_unspecified() {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        };
         let serve_shutdown = CancellationToken::new();
-        let serve = tokio::spawn(apiserver::serve(
-            listener,
-            state.clone(),
-            serve_shutdown.clone().cancelled_owned(),
-        ));
+        let shutdown = serve_shutdown.clone().cancelled_owned();
+        let (url, config, serve) = match &certificates {
+            None => {
+                let url = format!("http://{dial}");
+                let config = bootstrap::kubeconfig(&url, None, None);
+                (
+                    url,
+                    config,
+                    tokio::spawn(apiserver::serve(listener, state.clone(), shutdown)),
+                )
+            }
+            Some(certs) => {
+                let ca = certs.authority.cert_pem();
+                let admin = certificates::admin_client(&certs.authority)
+                    .context("cannot issue the admin certificate")?;
+                let url = format!("https://{dial}");
+                let config = bootstrap::kubeconfig(&url, Some(ca), Some(&admin));
+                let tls = skiff_pki::tls::server_config(&certs.serving, Some(ca))
+                    .context("cannot configure TLS")?;
+                let verifier = skiff_pki::tls::ClientVerifier::new(ca)
+                    .context("cannot configure client certificates")?;
+                let listener = TlsListener::new(listener, tls, Some(verifier))
+                    .context("cannot listen for TLS")?;
+                (
+                    url,
+                    config,
+                    tokio::spawn(apiserver::serve(listener, state.clone(), shutdown)),
+                )
+            }
+        };
+        let kubeconfig = data_dir.join("kubeconfig");
+        write_private(&kubeconfig, &config)
+            .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
         Ok(Self {
-            addr,
+            url,
             kubeconfig,
             store_path,
             objects,

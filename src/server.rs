@@ -57,8 +57,8 @@ impl ServerCommand {
             self.manager.clone().into();
         manager.autoscaler = self.autoscaler.config()?;
         let mut control =
-            ControlPlane::start(&self.data_dir, self.listen, self.api.inflight(), manager).await?;
-        eprintln!("Skiff API server listening on http://{}", control.addr);
+            ControlPlane::start(&self.data_dir, self.listen, &self.api, manager).await?;
+        eprintln!("Skiff API server listening on {}", control.url);
         eprintln!("  export KUBECONFIG={}", control.kubeconfig.display());
         eprintln!("  kubectl get namespaces");
         let failure = tokio::select! {

@@ -119,13 +119,13 @@ impl UpCommand {
             self.manager.clone().into();
         manager.autoscaler = self.autoscaler.config()?;
         let mut control =
-            ControlPlane::start(&self.data_dir, self.listen, self.api.inflight(), manager).await?;
+            ControlPlane::start(&self.data_dir, self.listen, &self.api, manager).await?;
         eprintln!(
             "Skiff: store {} opened ({} objects)",
             control.store_path.display(),
             control.objects
         );
-        eprintln!("Skiff: API server listening on http://{}", control.addr);
+        eprintln!("Skiff: API server listening on {}", control.url);
 
         let client = match crate::client::from_kubeconfig(&control.kubeconfig).await {
             Ok(client) => client,
@@ -159,10 +159,7 @@ impl UpCommand {
             }
             let kubeconfig = std::path::absolute(&control.kubeconfig)
                 .unwrap_or_else(|_| control.kubeconfig.clone());
-            eprintln!(
-                "Cluster ready: API http://{}, node {node_name}",
-                control.addr
-            );
+            eprintln!("Cluster ready: API {}, node {node_name}", control.url);
             eprintln!("  export KUBECONFIG={}", kubeconfig.display());
             eprintln!("  kubectl get pods");
             eprintln!("Press Ctrl-C to stop.");

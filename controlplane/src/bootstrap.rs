@@ -1,15 +1,22 @@
-//! First-start setup: the namespaces every Kubernetes cluster has (`default`,
-//! `kube-system`, `kube-public`, `kube-node-lease`), created if missing, and the admin
-//! kubeconfig the server writes for its users. The namespaces are created through the
-//! in-process [`Client`], as any other component writes.
+//! Start-up setup: the namespaces every Kubernetes cluster has (`default`,
+//! `kube-system`, `kube-public`, `kube-node-lease`), created if missing; the default RBAC
+//! policy ([`crate::authz::policy`]), created if missing and restored where it was changed
+//! unless its `autoupdate` annotation says not to; and the admin kubeconfig the server
+//! writes for its users. Objects are written through the in-process [`Client`], as any
+//! other component writes.
 
 use crate::apiserver::ApiState;
 use crate::apiserver::error::ApiError;
+use crate::authz::policy::{self, AUTOUPDATE};
 use crate::machinery::client::Client;
+use crate::machinery::informer::Object;
+use k8s_openapi::Resource;
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 use skiff_model::namespaces::SYSTEM_NAMESPACES;
-use std::net::SocketAddr;
+use skiff_pki::Issued;
 
 /// The field manager of the namespaces created here: the API's own, as for any write
 /// that names none.
@@ -38,15 +45,93 @@ pub async fn ensure_namespaces(state: &ApiState) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A kubeconfig for the admin user of a server at `addr` (plain HTTP for now).
-pub fn kubeconfig(addr: SocketAddr) -> String {
+/// Creates the default ClusterRoles and ClusterRoleBindings, and restores the parts of
+/// existing ones that a start owns (rules and aggregation rule, role and subjects) where
+/// their `autoupdate` annotation is not `false`. The rules of aggregated roles are the
+/// aggregation controller's and are left alone.
+pub async fn ensure_policy(state: &ApiState) -> Result<(), ApiError> {
+    let client = Client::new(state.clone(), MANAGER);
+    for role in policy::cluster_roles() {
+        reconcile(
+            &client,
+            role,
+            |have: &mut ClusterRole, want: &ClusterRole| {
+                let rules = if want.aggregation_rule.is_some() {
+                    have.rules.clone()
+                } else {
+                    want.rules.clone()
+                };
+                let changed = have.aggregation_rule != want.aggregation_rule || have.rules != rules;
+                have.aggregation_rule = want.aggregation_rule.clone();
+                have.rules = rules;
+                changed
+            },
+        )
+        .await?;
+    }
+    for binding in policy::cluster_role_bindings() {
+        reconcile(&client, binding, |have: &mut ClusterRoleBinding, want| {
+            let changed = have.role_ref != want.role_ref || have.subjects != want.subjects;
+            have.role_ref = want.role_ref.clone();
+            have.subjects = want.subjects.clone();
+            changed
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Creates `want`, or brings the existing object in line with `restore` if it may be.
+async fn reconcile<K>(
+    client: &Client,
+    want: K,
+    restore: impl Fn(&mut K, &K) -> bool,
+) -> Result<(), ApiError>
+where
+    K: Object + Resource + Serialize + Clone,
+{
+    let name = Object::metadata(&want).name.clone().unwrap_or_default();
+    match client.create(&want).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.reason == "AlreadyExists" => {}
+        Err(e) => return Err(e),
+    }
+    client
+        .update::<K>(None, &name, |have| {
+            let auto = Object::metadata(have)
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(AUTOUPDATE))
+                .is_none_or(|v| v != "false");
+            auto && restore(have, &want)
+        })
+        .await
+        .map(|_| ())
+}
+
+/// A kubeconfig for a server at `server` (`https://...` or `http://...`), trusting
+/// `ca_pem` and authenticating with the client certificate and key of `client`.
+pub fn kubeconfig(server: &str, ca_pem: Option<&str>, client: Option<&Issued>) -> String {
+    use base64::Engine;
+    let b64 = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let cluster_ca = ca_pem
+        .map(|ca| format!("\n    certificate-authority-data: {}", b64(ca)))
+        .unwrap_or_default();
+    let user = match client {
+        Some(issued) => format!(
+            "\n    client-certificate-data: {}\n    client-key-data: {}",
+            b64(&issued.cert_pem),
+            b64(&issued.key_pem)
+        ),
+        None => " {}".to_string(),
+    };
     format!(
         "apiVersion: v1
 kind: Config
 clusters:
 - name: skiff
   cluster:
-    server: http://{addr}
+    server: {server}{cluster_ca}
 contexts:
 - name: skiff
   context:
@@ -56,7 +141,7 @@ contexts:
 current-context: skiff
 users:
 - name: admin
-  user: {{}}
+  user:{user}
 "
     )
 }

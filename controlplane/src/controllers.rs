@@ -8,6 +8,8 @@
 //!
 //! Queue-driven: [`deployment`], [`replicaset`], [`job`], [`gc`] (the garbage collector),
 //! [`hpa`] (the HorizontalPodAutoscaler, with a periodic sweep besides),
+//! [`clusterrole_aggregation`] (the rules of `admin`, `edit`, `view` and any aggregated
+//! ClusterRole),
 //! [`namespace`], [`endpoints`], [`endpointslice`], [`servicelb`], [`podgc`] (with a
 //! periodic sweep besides), [`kpa`] (the request-driven autoscaler, with a tick and a
 //! wake-up on activation besides) and [`nodelifecycle`]'s taint eviction. Periodic loops:
@@ -16,6 +18,7 @@
 //! `backends` (the pods behind a Service).
 
 pub(crate) mod backends;
+pub mod clusterrole_aggregation;
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;

@@ -7,6 +7,9 @@
 //!   (defaults, validation, allocation), handlers per verb, server-side apply, codecs
 //!   (JSON, protobuf, tables) — and [`ApiState`], the store and object access its handlers
 //!   share.
+//! - [`authn`] and [`authz`]: who sent a request (client certificate, bearer token,
+//!   anonymous) and whether they may (`system:masters`, then RBAC with Kubernetes'
+//!   default policy), what the API server's filters ask.
 //! - [`store`]: the revisioned key-value store (etcd/kine style) that holds every API object,
 //!   with `metadata.resourceVersion` being the store revision. [`store::RedbStore`] is the
 //!   durable embedded implementation; [`store::MemoryStore`] an in-memory one for tests.
@@ -21,7 +24,9 @@
 //! - [`metrics`]: the agents' live figures in memory (stats streams → windowed rates) for
 //!   `kubectl top` and the autoscalers, and the demand for Services at zero.
 //! - [`agents`]: where the control plane reaches a node's agent.
-//! - [`bootstrap`]: first-start setup (the system namespaces, the admin kubeconfig).
+//! - [`bootstrap`]: start-up setup (the system namespaces, the default RBAC policy, the
+//!   admin kubeconfig); [`certificates`]: the cluster CA and the API server's certificates
+//!   in the data directory.
 //!
 //! The Kubernetes vocabulary (kinds, selectors, quantities, times, events) is
 //! `skiff-model`'s.
@@ -30,7 +35,10 @@
 
 pub mod agents;
 pub mod apiserver;
+pub mod authn;
+pub mod authz;
 pub mod bootstrap;
+pub mod certificates;
 pub mod controllers;
 pub mod machinery;
 pub mod manager;

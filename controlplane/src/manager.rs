@@ -13,6 +13,7 @@
 //! ([`PodGrace`](crate::controllers::podgrace::PodGrace)).
 
 use crate::apiserver::ApiState;
+use crate::controllers::clusterrole_aggregation::ClusterRoleAggregation;
 use crate::controllers::deployment::DeploymentController;
 use crate::controllers::endpoints::EndpointsController;
 use crate::controllers::endpointslice::EndpointSliceController;
@@ -68,6 +69,7 @@ struct Controllers {
     servicelb: ServiceLb,
     node_stats: NodeStats,
     hpa: HpaController,
+    clusterrole_aggregation: ClusterRoleAggregation,
 }
 
 impl Controllers {
@@ -89,6 +91,7 @@ impl Controllers {
             servicelb: ServiceLb::new(ctx),
             node_stats: NodeStats::new(ctx),
             hpa: HpaController::new(ctx),
+            clusterrole_aggregation: ClusterRoleAggregation::new(ctx),
         }
     }
 
@@ -109,5 +112,6 @@ impl Controllers {
         tokio::spawn(self.servicelb.run(shutdown.clone()));
         tokio::spawn(self.node_stats.run(shutdown.clone()));
         tokio::spawn(self.hpa.run(shutdown.clone()));
+        tokio::spawn(self.clusterrole_aggregation.run(shutdown.clone()));
     }
 }

@@ -110,7 +110,7 @@ fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, S
     serde_json::to_value(typed).map_err(|e| e.to_string())
 }
 
-use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery};
+use k8s_openapi::api::{apps, autoscaling, batch, coordination, core, discovery, rbac};
 
 macro_rules! kind {
     ($group:literal, $version:literal, $kind:literal, $plural:literal, $singular:literal,
@@ -177,6 +177,15 @@ pub static KINDS: &[ResourceKind] = &[
           namespaced: true, short: [], categories: [], sub: [], discovery::v1::EndpointSlice),
     kind!("coordination.k8s.io", "v1", "Lease", "leases", "lease", namespaced: true,
           short: [], categories: [], sub: [], coordination::v1::Lease),
+    kind!("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole",
+          namespaced: false, short: [], categories: [], sub: [], rbac::v1::ClusterRole),
+    kind!("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
+          "clusterrolebinding", namespaced: false, short: [], categories: [], sub: [],
+          rbac::v1::ClusterRoleBinding),
+    kind!("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", namespaced: true,
+          short: [], categories: [], sub: [], rbac::v1::Role),
+    kind!("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding",
+          namespaced: true, short: [], categories: [], sub: [], rbac::v1::RoleBinding),
 ];
 
 /// The kind served at `group/version/plural`.

@@ -226,7 +226,7 @@ fn up_runs_a_pod_whose_image_is_a_relative_path() {
     let log = up.log();
     for line in [
         "opened",
-        "API server listening on http://127.0.0.1:",
+        "API server listening on https://127.0.0.1:",
         &format!("node {NODE} registered and Ready"),
         "pod/ok serverside-applied",
         "export KUBECONFIG=",

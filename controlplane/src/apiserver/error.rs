@@ -32,9 +32,16 @@ impl ApiError {
         }
     }
 
-    /// Attaches `details` naming the object (`kind` is the plural resource, as upstream).
+    /// Attaches `details` naming the object (`kind` is the plural resource, as upstream);
+    /// empty parts are left out, as Kubernetes leaves them out.
     pub fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
-        self.details = Some(json!({"name": name, "group": group, "kind": kind}));
+        let mut details = serde_json::Map::new();
+        for (key, value) in [("name", name), ("group", group), ("kind", kind)] {
+            if !value.is_empty() {
+                details.insert(key.to_string(), json!(value));
+            }
+        }
+        self.details = Some(Value::Object(details));
         self
     }
 
@@ -120,6 +127,11 @@ impl ApiError {
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BadRequest", message)
+    }
+
+    /// 401, worded as kube-apiserver words it: nothing about why (that is logged).
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized")
     }
 
     /// 403.

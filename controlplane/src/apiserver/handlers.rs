@@ -3,7 +3,8 @@
 //! [`write`](mod@write) (create, update), [`delete`](mod@delete) (delete,
 //! deletecollection), [`patch`] (the patch types and server-side apply), [`watch`],
 //! [`scale`], [`binding`] and [`log`], to [`activation`] (the create-only `activations` of
-//! `autoscaling.skiff.dev`) and to [`metrics`] (the `metrics.k8s.io` and
+//! `autoscaling.skiff.dev`), to [`review`] (whoami, can-i and the other access reviews)
+//! and to [`metrics`] (the `metrics.k8s.io` and
 //! `custom.metrics.k8s.io` APIs); [`discovery`] and [`openapi`] describe the API;
 //! [`modules`] serves the wasm module store (`/skiff/v1/modules/`).
 
@@ -18,6 +19,7 @@ pub mod openapi;
 pub mod patch;
 pub mod read;
 pub mod resource;
+pub mod review;
 pub mod scale;
 pub mod watch;
 pub mod write;

@@ -34,11 +34,17 @@ pub fn router(state: ApiState) -> Router {
         .fallback(resource::handle)
         // Bodies are limited (with a `Status` answer) in `request::body::read`.
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn(authorization::authorize))
+        .layer(middleware::from_fn_with_state(
+            state.authorizer.clone(),
+            authorization::authorize,
+        ))
         .layer(middleware::from_fn_with_state(
             state.inflight.clone(),
             inflight::limit,
         ))
-        .layer(middleware::from_fn(authentication::authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.authenticator.clone(),
+            authentication::authenticate,
+        ))
         .with_state(state)
 }

@@ -1,5 +1,6 @@
 //! [`ApiState`]: what every handler shares — the store, the module store when the
-//! server keeps one, the Service [`Allocator`], the live metrics and the demand hub — and
+//! server keeps one, the Service [`Allocator`], the live metrics and the demand hub, the
+//! authenticator and authorizer — and
 //! the typed object access on top of it: read an object with its `resourceVersion`, write
 //! one back under an optimistic precondition, and map store errors to API errors.
 
@@ -7,6 +8,8 @@ use crate::apiserver::admission::allocate::allocator::Allocator;
 use crate::apiserver::error::ApiError;
 use crate::apiserver::filters::inflight::InFlight;
 use crate::apiserver::lifecycle;
+use crate::authn::Authenticator;
+use crate::authz::Authorizer;
 use crate::metrics::{Collector, DemandHub};
 use crate::module_store::ModuleStore;
 use crate::store::{Error as StoreError, KeyValue, Store};
@@ -31,6 +34,10 @@ pub struct ApiState {
     pub demand: Arc<DemandHub>,
     /// Seats for requests in flight (`--max-requests-inflight` and its mutating twin).
     pub inflight: Arc<InFlight>,
+    /// Who sent a request (unsecured, everyone a master, unless the server sets one up).
+    pub authenticator: Arc<Authenticator>,
+    /// Whether they may (the privileged group only, unless the server sets up RBAC).
+    pub authorizer: Arc<Authorizer>,
 }
 
 /// An object as stored, with the revision it was last written at.
@@ -52,6 +59,8 @@ impl ApiState {
             metrics: Arc::default(),
             demand: Arc::default(),
             inflight: Arc::default(),
+            authenticator: Arc::default(),
+            authorizer: Arc::default(),
         }
     }
 

@@ -11,6 +11,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use skiff_model::labels::SERVICE_NAME_LABEL;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +52,8 @@ pub struct Informers {
     pub endpointslices: Informer<EndpointSlice>,
     /// HorizontalPodAutoscalers (as stored, `autoscaling/v2`), indexed [`BY_OWNER`].
     pub hpas: Informer<HorizontalPodAutoscaler>,
+    /// ClusterRoles (for their aggregation).
+    pub cluster_roles: Informer<ClusterRole>,
     /// Every other namespaced kind, metadata only, indexed [`BY_OWNER`]: what the garbage
     /// collector needs to find dependents of any kind.
     pub others: Vec<Informer<MetaOnly>>,
@@ -152,6 +155,7 @@ impl Informers {
             hpas: Informer::builder()
                 .index(BY_OWNER, |h: &HorizontalPodAutoscaler| owners(&h.metadata))
                 .build(),
+            cluster_roles: Informer::new(),
             others,
         }
     }
@@ -184,6 +188,9 @@ impl Informers {
             .start(store.clone(), shutdown.clone())
             .await?;
         self.hpas.start(store.clone(), shutdown.clone()).await?;
+        self.cluster_roles
+            .start(store.clone(), shutdown.clone())
+            .await?;
         for other in &self.others {
             other.start(store.clone(), shutdown.clone()).await?;
         }

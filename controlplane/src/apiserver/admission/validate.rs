@@ -3,13 +3,14 @@
 //! specs that Skiff acts on.
 //!
 //! Parts: `service` checks a Service's spec; `hpa` a HorizontalPodAutoscaler's; `probe` a
-//! container's probes; `autoscaling` a Deployment's `autoscaling.knative.dev/*`
+//! container's probes; `rbac` roles and bindings; `autoscaling` a Deployment's `autoscaling.knative.dev/*`
 //! annotations; `cause` builds the field causes they all report.
 
 mod autoscaling;
 mod cause;
 mod hpa;
 mod probe;
+mod rbac;
 mod service;
 
 use cause::{invalid, required};
@@ -63,6 +64,9 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<FieldCause> {
         },
         "Service" => service::check(object, &mut causes),
         "HorizontalPodAutoscaler" => hpa::check(object, &mut causes),
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => {
+            rbac::check(kind.kind, object, &mut causes);
+        }
         "EndpointSlice" => {
             let address_type = object
                 .get("addressType")
@@ -83,9 +87,12 @@ pub fn validate(kind: &ResourceKind, object: &Value) -> Vec<FieldCause> {
     causes
 }
 
-/// Checks a name for `kind`: a DNS subdomain (≤ 253), or a DNS label (≤ 63) for the kinds
-/// upstream restricts so.
+/// Checks a name for `kind`: a DNS subdomain (≤ 253), a DNS label (≤ 63) for the kinds
+/// upstream restricts so, or a path segment for the RBAC kinds.
 pub fn check_name(kind: &ResourceKind, name: &str) -> Result<(), String> {
+    if rbac::path_segment_named(kind.kind) {
+        return rbac::check_path_segment(name);
+    }
     let label_only = DNS_LABEL_NAMED.contains(&kind.kind);
     let max = if label_only { 63 } else { 253 };
     if name.len() > max {

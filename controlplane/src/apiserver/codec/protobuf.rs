@@ -20,7 +20,8 @@
 //! one, naming the place it decodes with a `path`; `well_known` renders `Time`, `MicroTime`, `IntOrString`, `Quantity` and `FieldsV1`;
 //! `error` holds [`ProtobufError`] and [`WireError`]. The tables are `meta`, `config`,
 //! `event`, `service`, `pod`, `affinity`, `container`, `probe`, `security`, `volume`, `apps`,
-//! `batch`, `autoscaling` and `coordination`; `kinds` lists the top-level kinds. Unit tests
+//! `batch`, `autoscaling`, `coordination`, `rbac` and `review` (the create-only access and
+//! identity reviews, and TokenRequest); `kinds` lists the top-level kinds. Unit tests
 //! sit in each file; `tests` holds the shared helpers and cross-kind tests, and `golden`
 //! replays bodies captured from kubectl 1.32.
 
@@ -40,6 +41,8 @@ mod meta;
 mod path;
 mod pod;
 mod probe;
+mod rbac;
+mod review;
 mod schema;
 mod security;
 mod service;

@@ -35,11 +35,20 @@ pub async fn api_groups() -> Json<Value> {
             .filter_map(|(group, _)| metrics_groups::api_group(group)),
     );
     groups.push(super::activation::group());
+    groups.extend(super::review::groups());
     Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}))
 }
 
 /// The `APIGroup` of `group` (`GET /apis/{group}`); `None` when not served.
 pub fn api_group(group: &str) -> Option<Value> {
+    if let Some(mut doc) = super::review::groups()
+        .into_iter()
+        .find(|g| g["name"] == group)
+    {
+        doc["kind"] = json!("APIGroup");
+        doc["apiVersion"] = json!("v1");
+        return Some(doc);
+    }
     if group == skiff_model::activation::GROUP {
         let mut doc = super::activation::group();
         doc["kind"] = json!("APIGroup");
@@ -60,6 +69,9 @@ pub fn api_group(group: &str) -> Option<Value> {
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`; `None` when not served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if let Some(list) = super::review::resource_list(group, version) {
+        return Some(list);
+    }
     if group == skiff_model::activation::GROUP && version == skiff_model::activation::VERSION {
         return Some(super::activation::resource_list());
     }

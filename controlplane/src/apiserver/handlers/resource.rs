@@ -1,37 +1,41 @@
 //! Dispatch of every request the router does not match by path: per-group-version
 //! discovery and OpenAPI documents, and resource requests by verb — list, watch, get,
 //! create, update, patch, delete, deletecollection, and the `status`, `scale`, `binding`
-//! and `log` subresources; the create-only `activations` ([`activation`]); and the metrics
-//! APIs' paths, which go to [`metrics`].
+//! and `log` subresources; the create-only `activations` ([`activation`]) and access and
+//! identity reviews ([`review`]); and the metrics APIs' paths, which go to [`metrics`].
 
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::delete::{self, DeleteOptions};
 use crate::apiserver::handlers::write::{self, Written};
 use crate::apiserver::handlers::{
-    activation, binding, discovery, log, metrics, openapi, patch, read, scale, watch,
+    activation, binding, discovery, log, metrics, openapi, patch, read, review, scale, watch,
 };
 use crate::apiserver::request::body::{self, MediaType};
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::{Query, url_pairs};
 use crate::apiserver::state::ApiState;
-use axum::Json;
+use crate::authn::UserInfo;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::ACCEPT;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The fallback handler.
 pub async fn handle(
     State(state): State<ApiState>,
+    user: Option<Extension<Arc<UserInfo>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match dispatch(&state, &method, &uri, &headers, body).await {
+    let user = user.map_or_else(|| Arc::new(UserInfo::anonymous()), |Extension(u)| u);
+    match dispatch(&state, &user, &method, &uri, &headers, body).await {
         Ok(response) => response,
         Err(error) => {
             if error.code.is_server_error() {
@@ -46,6 +50,7 @@ pub async fn handle(
 
 async fn dispatch(
     state: &ApiState,
+    user: &UserInfo,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -54,6 +59,9 @@ async fn dispatch(
     let path = uri.path();
     if let Some(namespace) = activation::route(method, path) {
         return activation::handle(state, &namespace?, headers, body).await;
+    }
+    if let Some(asked) = review::route(method, path) {
+        return review::handle(&state.authorizer, user, asked?, headers, body).await;
     }
     let params: HashMap<String, String> = uri.query().map(url_pairs).unwrap_or_default();
     let accept = headers

@@ -1,7 +1,7 @@
 //! The top-level kinds whose protobuf bodies are decoded, each with its field table.
 
 use super::schema::Message;
-use super::{apps, autoscaling, batch, config, coordination, event, pod, service};
+use super::{apps, autoscaling, batch, config, coordination, event, pod, rbac, review, service};
 
 /// The kinds whose protobuf bodies `decode` accepts: `(apiVersion, kind, table)`.
 const KINDS: &[(&str, &str, &Message)] = &[
@@ -26,6 +26,58 @@ const KINDS: &[(&str, &str, &Message)] = &[
         autoscaling::HPA_V2,
     ),
     ("coordination.k8s.io/v1", "Lease", coordination::LEASE),
+    ("rbac.authorization.k8s.io/v1", "Role", rbac::ROLE),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        rbac::CLUSTER_ROLE,
+    ),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding", rbac::BINDING),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        rbac::BINDING,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectAccessReview",
+        review::SELF_SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SubjectAccessReview",
+        review::SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "LocalSubjectAccessReview",
+        review::SUBJECT_ACCESS_REVIEW,
+    ),
+    (
+        "authorization.k8s.io/v1",
+        "SelfSubjectRulesReview",
+        review::SELF_SUBJECT_RULES_REVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "SelfSubjectReview",
+        review::SELF_SUBJECT_REVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1beta1",
+        "SelfSubjectReview",
+        review::SELF_SUBJECT_REVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1alpha1",
+        "SelfSubjectReview",
+        review::SELF_SUBJECT_REVIEW,
+    ),
+    (
+        "authentication.k8s.io/v1",
+        "TokenRequest",
+        review::TOKEN_REQUEST,
+    ),
 ];
 
 /// The field table of `apiVersion` `kind`, if that kind is decoded.

@@ -3,11 +3,12 @@
 //!
 //! Parts: `cell` holds [`Column`] and the cell readers every kind shares; `network` holds
 //! the columns of Services, Endpoints and EndpointSlices; `autoscaling` those of
-//! HorizontalPodAutoscalers.
+//! HorizontalPodAutoscalers; `rbac` those of roles and bindings.
 
 mod autoscaling;
 mod cell;
 mod network;
+mod rbac;
 
 pub(crate) use cell::Column;
 pub use cell::short_duration;
@@ -256,6 +257,9 @@ pub(super) fn columns(kind: &str) -> Vec<Column> {
             ]);
         }
         "HorizontalPodAutoscaler" => out.extend(autoscaling::columns()),
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => {
+            out.extend(rbac::columns(kind));
+        }
         "Lease" => out.extend([
             Column {
                 name: "Holder",

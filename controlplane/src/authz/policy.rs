@@ -1,0 +1,370 @@
+//! The default policy, Kubernetes' bootstrap RBAC objects, written on every start:
+//!
+//! - `cluster-admin` (everything), bound to `system:masters`;
+//! - the user-facing roles `admin`, `edit`, `view`, aggregated (their rules are filled in
+//!   from every ClusterRole labelled `rbac.authorization.k8s.io/aggregate-to-<role>`, so a
+//!   custom role can extend them) from `system:aggregate-to-admin|edit|view`;
+//! - `system:discovery`, `system:basic-user` (asking about oneself: whoami, can-i) and
+//!   `system:public-info-viewer` (health and version), bound to every authenticated user,
+//!   the last also to anonymous ones — all anonymous requests get.
+//!
+//! Each object carries `rbac.authorization.kubernetes.io/autoupdate: "true"`: a start
+//! restores the rules of a default role that was changed, unless a cluster administrator
+//! set the annotation to `false` (Kubernetes' reconciliation rule). The rules name the
+//! resources Kubernetes' do, those Skiff does not serve included, so a role means the
+//! same on either.
+
+use k8s_openapi::api::rbac::v1::{
+    AggregationRule, ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use std::collections::BTreeMap;
+
+/// The RBAC API group.
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+/// The annotation that lets a start restore a default object.
+pub const AUTOUPDATE: &str = "rbac.authorization.kubernetes.io/autoupdate";
+/// The label every default object carries.
+pub const BOOTSTRAPPING: &str = "kubernetes.io/bootstrapping";
+/// The label prefix of roles aggregated into `admin`, `edit` and `view`.
+pub const AGGREGATE_TO: &str = "rbac.authorization.k8s.io/aggregate-to-";
+
+const READ: &[&str] = &["get", "list", "watch"];
+const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
+const READ_WRITE: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_string()).collect()
+}
+
+/// A rule of `verbs` on `resources` of `group`.
+pub fn rule(verbs: &[&str], group: &str, resources: &[&str]) -> PolicyRule {
+    PolicyRule {
+        verbs: strings(verbs),
+        api_groups: Some(vec![group.to_string()]),
+        resources: Some(strings(resources)),
+        ..PolicyRule::default()
+    }
+}
+
+/// A rule of `verbs` on non-resource `urls`.
+pub fn url_rule(verbs: &[&str], urls: &[&str]) -> PolicyRule {
+    PolicyRule {
+        verbs: strings(verbs),
+        non_resource_urls: Some(strings(urls)),
+        ..PolicyRule::default()
+    }
+}
+
+fn meta(name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
+    let mut all: BTreeMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    all.insert(BOOTSTRAPPING.into(), "rbac-defaults".into());
+    ObjectMeta {
+        name: Some(name.to_string()),
+        labels: Some(all),
+        annotations: Some(BTreeMap::from([(
+            AUTOUPDATE.to_string(),
+            "true".to_string(),
+        )])),
+        ..ObjectMeta::default()
+    }
+}
+
+fn cluster_role(name: &str, labels: &[(&str, &str)], rules: Vec<PolicyRule>) -> ClusterRole {
+    ClusterRole {
+        metadata: meta(name, labels),
+        rules: Some(rules),
+        aggregation_rule: None,
+    }
+}
+
+/// A ClusterRole whose rules are those of the ClusterRoles labelled `aggregate-to-<of>`.
+fn aggregated(name: &str, labels: &[(&str, &str)], of: &str) -> ClusterRole {
+    ClusterRole {
+        metadata: meta(name, labels),
+        rules: Some(Vec::new()),
+        aggregation_rule: Some(AggregationRule {
+            cluster_role_selectors: Some(vec![LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    format!("{AGGREGATE_TO}{of}"),
+                    "true".to_string(),
+                )])),
+                match_expressions: None,
+            }]),
+        }),
+    }
+}
+
+/// The default ClusterRoles.
+pub fn cluster_roles() -> Vec<ClusterRole> {
+    let to_admin = ("rbac.authorization.k8s.io/aggregate-to-admin", "true");
+    let to_edit = ("rbac.authorization.k8s.io/aggregate-to-edit", "true");
+    let to_view = ("rbac.authorization.k8s.io/aggregate-to-view", "true");
+    vec![
+        cluster_role(
+            "cluster-admin",
+            &[],
+            vec![rule(&["*"], "*", &["*"]), url_rule(&["*"], &["*"])],
+        ),
+        aggregated("admin", &[], "admin"),
+        aggregated("edit", &[to_admin], "edit"),
+        aggregated("view", &[to_edit], "view"),
+        cluster_role(
+            "system:aggregate-to-admin",
+            &[to_admin],
+            vec![
+                rule(
+                    &["create"],
+                    "authorization.k8s.io",
+                    &["localsubjectaccessreviews"],
+                ),
+                rule(READ_WRITE, RBAC_GROUP, &["rolebindings", "roles"]),
+            ],
+        ),
+        cluster_role(
+            "system:aggregate-to-edit",
+            &[to_admin, to_edit],
+            vec![
+                rule(
+                    READ,
+                    "",
+                    &[
+                        "pods/attach",
+                        "pods/exec",
+                        "pods/portforward",
+                        "pods/proxy",
+                        "secrets",
+                        "services/proxy",
+                    ],
+                ),
+                rule(&["impersonate"], "", &["serviceaccounts"]),
+                rule(
+                    WRITE,
+                    "",
+                    &[
+                        "pods",
+                        "pods/attach",
+                        "pods/exec",
+                        "pods/portforward",
+                        "pods/proxy",
+                    ],
+                ),
+                rule(&["create"], "", &["pods/eviction"]),
+                rule(
+                    WRITE,
+                    "",
+                    &[
+                        "configmaps",
+                        "events",
+                        "persistentvolumeclaims",
+                        "replicationcontrollers",
+                        "replicationcontrollers/scale",
+                        "secrets",
+                        "serviceaccounts",
+                        "services",
+                        "services/proxy",
+                    ],
+                ),
+                rule(&["create"], "", &["serviceaccounts/token"]),
+                rule(
+                    WRITE,
+                    "apps",
+                    &[
+                        "daemonsets",
+                        "deployments",
+                        "deployments/rollback",
+                        "deployments/scale",
+                        "replicasets",
+                        "replicasets/scale",
+                        "statefulsets",
+                        "statefulsets/scale",
+                    ],
+                ),
+                rule(WRITE, "autoscaling", &["horizontalpodautoscalers"]),
+                rule(WRITE, "batch", &["cronjobs", "jobs"]),
+                rule(WRITE, "policy", &["poddisruptionbudgets"]),
+                rule(
+                    WRITE,
+                    "networking.k8s.io",
+                    &["ingresses", "networkpolicies"],
+                ),
+                rule(READ_WRITE, "coordination.k8s.io", &["leases"]),
+            ],
+        ),
+        cluster_role(
+            "system:aggregate-to-view",
+            &[to_admin, to_edit, to_view],
+            vec![
+                rule(
+                    READ,
+                    "",
+                    &[
+                        "configmaps",
+                        "endpoints",
+                        "persistentvolumeclaims",
+                        "persistentvolumeclaims/status",
+                        "pods",
+                        "replicationcontrollers",
+                        "replicationcontrollers/scale",
+                        "serviceaccounts",
+                        "services",
+                        "services/status",
+                    ],
+                ),
+                rule(
+                    READ,
+                    "",
+                    &[
+                        "bindings",
+                        "events",
+                        "limitranges",
+                        "namespaces/status",
+                        "pods/log",
+                        "pods/status",
+                        "replicationcontrollers/status",
+                        "resourcequotas",
+                        "resourcequotas/status",
+                    ],
+                ),
+                rule(READ, "", &["namespaces"]),
+                rule(READ, "discovery.k8s.io", &["endpointslices"]),
+                rule(
+                    READ,
+                    "apps",
+                    &[
+                        "controllerrevisions",
+                        "daemonsets",
+                        "daemonsets/status",
+                        "deployments",
+                        "deployments/scale",
+                        "deployments/status",
+                        "replicasets",
+                        "replicasets/scale",
+                        "replicasets/status",
+                        "statefulsets",
+                        "statefulsets/scale",
+                        "statefulsets/status",
+                    ],
+                ),
+                rule(
+                    READ,
+                    "autoscaling",
+                    &[
+                        "horizontalpodautoscalers",
+                        "horizontalpodautoscalers/status",
+                    ],
+                ),
+                rule(
+                    READ,
+                    "batch",
+                    &["cronjobs", "cronjobs/status", "jobs", "jobs/status"],
+                ),
+                rule(
+                    READ,
+                    "policy",
+                    &["poddisruptionbudgets", "poddisruptionbudgets/status"],
+                ),
+                rule(
+                    READ,
+                    "networking.k8s.io",
+                    &["ingresses", "ingresses/status", "networkpolicies"],
+                ),
+                // What `kubectl top` reads (metrics-server's aggregated role).
+                rule(READ, "metrics.k8s.io", &["nodes", "pods"]),
+            ],
+        ),
+        cluster_role(
+            "system:discovery",
+            &[],
+            vec![url_rule(
+                &["get"],
+                &[
+                    "/api",
+                    "/api/*",
+                    "/apis",
+                    "/apis/*",
+                    "/healthz",
+                    "/livez",
+                    "/openapi",
+                    "/openapi/*",
+                    "/readyz",
+                    "/version",
+                    "/version/",
+                ],
+            )],
+        ),
+        cluster_role(
+            "system:basic-user",
+            &[],
+            vec![
+                rule(
+                    &["create"],
+                    "authentication.k8s.io",
+                    &["selfsubjectreviews"],
+                ),
+                rule(
+                    &["create"],
+                    "authorization.k8s.io",
+                    &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                ),
+            ],
+        ),
+        cluster_role(
+            "system:public-info-viewer",
+            &[],
+            vec![url_rule(
+                &["get"],
+                &["/healthz", "/livez", "/readyz", "/version", "/version/"],
+            )],
+        ),
+    ]
+}
+
+fn binding(name: &str, role: &str, groups: &[&str]) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: meta(name, &[]),
+        role_ref: RoleRef {
+            api_group: RBAC_GROUP.to_string(),
+            kind: "ClusterRole".to_string(),
+            name: role.to_string(),
+        },
+        subjects: Some(
+            groups
+                .iter()
+                .map(|g| Subject {
+                    api_group: Some(RBAC_GROUP.to_string()),
+                    kind: "Group".to_string(),
+                    name: (*g).to_string(),
+                    namespace: None,
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The default ClusterRoleBindings.
+pub fn cluster_role_bindings() -> Vec<ClusterRoleBinding> {
+    use crate::authn::user::{AUTHENTICATED, MASTERS, UNAUTHENTICATED};
+    vec![
+        binding("cluster-admin", "cluster-admin", &[MASTERS]),
+        binding("system:discovery", "system:discovery", &[AUTHENTICATED]),
+        binding("system:basic-user", "system:basic-user", &[AUTHENTICATED]),
+        binding(
+            "system:public-info-viewer",
+            "system:public-info-viewer",
+            &[AUTHENTICATED, UNAUTHENTICATED],
+        ),
+    ]
+}
