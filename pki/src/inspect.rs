@@ -1,6 +1,6 @@
 //! [`Subject`]: what a certificate says about whom it is for — the CN and O entries that
 //! Kubernetes reads as user and groups, the names it serves, its issuer and expiry — read
-//! with x509-parser. Nothing here decides whether to trust it: [`crate::tls`] verifies
+//! with x509-parser. Nothing here decides whether to trust it: the `tls` module verifies
 //! chains.
 
 use crate::error::Error;

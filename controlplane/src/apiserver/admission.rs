@@ -7,10 +7,13 @@
 //! Parts: [`defaults`] (Kubernetes' defaults per kind), [`unknown`] (fields the type does
 //! not have, for `fieldValidation`), [`validate`] (names and per-kind rules, with field
 //! paths), and [`allocate`], which gives Services their cluster IPs and nodePorts and
-//! keeps them across updates; the write handlers call it after [`admit`].
+//! keeps them across updates; the write handlers call it after [`admit`], and
+//! [`escalation`], which keeps a requester from granting through RBAC what they do not
+//! hold.
 
 pub mod allocate;
 pub mod defaults;
+pub mod escalation;
 pub mod unknown;
 pub mod validate;
 

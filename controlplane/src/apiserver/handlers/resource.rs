@@ -50,7 +50,7 @@ pub async fn handle(
 
 async fn dispatch(
     state: &ApiState,
-    user: &UserInfo,
+    user: &Arc<UserInfo>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -78,7 +78,8 @@ async fn dispatch(
     let Some(target) = ResourcePath::parse(path)? else {
         return Err(ApiError::no_route(path));
     };
-    let query = Query::parse(target.kind, &params)?;
+    let mut query = Query::parse(target.kind, &params)?;
+    query.user = Some(user.clone());
     let sub = target.subresource.as_deref();
     if sub == Some("status") && body::media_type(headers).ok() == Some(MediaType::Protobuf) {
         // The protobuf decoder keeps only the parts of status a create may carry.

@@ -5,7 +5,7 @@
 
 use crate::apiserver::admission::allocate::allocate;
 use crate::apiserver::admission::allocate::service;
-use crate::apiserver::admission::{self, admit};
+use crate::apiserver::admission::{self, admit, escalation};
 use crate::apiserver::apply;
 use crate::apiserver::conversion;
 use crate::apiserver::error::{ApiError, ApiResult};
@@ -109,6 +109,14 @@ pub async fn create_with(
     let prefix = lifecycle::name_prefix(&object);
     lifecycle::on_create(&mut object, path.namespace.as_deref())?;
     let (object, warnings) = admit(path.kind, object, query.field_validation)?;
+    escalation::check(
+        state,
+        query.user.as_deref(),
+        path.kind,
+        path.namespace.as_deref(),
+        None,
+        &object,
+    )?;
     let mut object = if tracked {
         apply::record_update(
             None,
@@ -229,6 +237,16 @@ pub async fn modify_with(
         if conversion::converts(path.kind) {
             // What the addressed version cannot express of the other half is kept too.
             keep_other_half(path, &current.object, &mut next);
+        }
+        if main {
+            escalation::check(
+                state,
+                query.user.as_deref(),
+                path.kind,
+                path.namespace.as_deref(),
+                Some(&current.object),
+                &next,
+            )?;
         }
         // `status` is never in a field set (see `apply::schema::ignored`) and a status
         // write keeps the stored managedFields with the rest: nothing to record.

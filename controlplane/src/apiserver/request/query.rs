@@ -1,8 +1,10 @@
 //! Query parameters of reads and writes, parsed once: selectors, pagination, watch
 //! options, `fieldValidation`, `dryRun`, `fieldManager`, `force` — from the pairs
-//! [`url_pairs`] decodes.
+//! [`url_pairs`] decodes — and, beside them, who is asking ([`Query::user`]), which the
+//! write path's admission needs as Kubernetes' needs the request context.
 
 use crate::apiserver::error::ApiError;
+use crate::authn::UserInfo;
 use serde_json::Value;
 use skiff_model::kinds::ResourceKind;
 use skiff_model::selector::{FieldSelector, LabelSelector};
@@ -35,6 +37,9 @@ pub struct Query {
     pub field_manager: Option<String>,
     /// `force` (server-side apply).
     pub force: bool,
+    /// The authenticated requester; `None` for the in-process components, which write
+    /// as the API server's own loopback clients.
+    pub user: Option<std::sync::Arc<UserInfo>>,
 }
 
 /// What to do with fields the type does not have.
@@ -112,6 +117,7 @@ impl Query {
             dry_run,
             field_manager: get("fieldManager").map(String::from),
             force: flag("force"),
+            user: None,
         })
     }
 

@@ -57,10 +57,45 @@ fn name_matches(rule: &PolicyRule, name: &str) -> bool {
 /// each servant rule, broken down into one verb on one resource (or URL) each, must be
 /// within a single owner rule.
 pub fn covers(owner: &[PolicyRule], servant: &[PolicyRule]) -> bool {
+    uncovered(owner, servant).is_empty()
+}
+
+/// The pieces of `servant` (one verb on one resource or URL each) that no rule of
+/// `owner` grants.
+pub fn uncovered(owner: &[PolicyRule], servant: &[PolicyRule]) -> Vec<PolicyRule> {
     servant
         .iter()
         .flat_map(breakdown)
-        .all(|piece| owner.iter().any(|rule| rule_covers(rule, &piece)))
+        .filter(|piece| !owner.iter().any(|rule| rule_covers(rule, piece)))
+        .collect()
+}
+
+/// Rules as Kubernetes prints them compactly:
+/// `{APIGroups:["apps"], Resources:["deployments"], Verbs:["delete"]}`, one per line.
+pub fn compact(rules: &[PolicyRule]) -> String {
+    let list = |name: &str, values: Option<&Vec<String>>| {
+        values.filter(|v| !v.is_empty()).map(|v| {
+            let quoted: Vec<String> = v.iter().map(|s| format!("{s:?}")).collect();
+            format!("{name}:[{}]", quoted.join(" "))
+        })
+    };
+    rules
+        .iter()
+        .map(|rule| {
+            let parts: Vec<String> = [
+                list("APIGroups", rule.api_groups.as_ref()),
+                list("Resources", rule.resources.as_ref()),
+                list("ResourceNames", rule.resource_names.as_ref()),
+                list("NonResourceURLs", rule.non_resource_urls.as_ref()),
+                list("Verbs", Some(&rule.verbs)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            format!("{{{}}}", parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A rule split into rules of one verb and one resource (or one URL) each.
