@@ -96,6 +96,21 @@ impl Server {
         self.data.join("kubeconfig")
     }
 
+    /// The API's URL, as the kubeconfig names it.
+    pub fn url(&self) -> String {
+        let text = std::fs::read_to_string(self.kubeconfig()).expect("kubeconfig");
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("server:"))
+            .expect("a server line")
+            .trim()
+            .to_string()
+    }
+
+    /// The server's data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
     /// A scratch directory for manifests.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -13,9 +13,11 @@ mod nodes;
 mod pods;
 mod run;
 mod scheduling;
+mod security;
 mod services;
 mod top;
 mod up;
+mod versions;
 
 use std::path::Path;
 use std::process::{Command, Output};

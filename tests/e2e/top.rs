@@ -3,44 +3,14 @@
 //! oldest and newest supported versions (1.27 and 1.33) printing `top nodes`,
 //! `top pods -A`, `--containers`, `-l` and `top pod NAME` from `metrics.k8s.io`.
 //!
-//! The kubectl binaries are looked up beside the `kubectl` on `PATH` (and on `PATH`) as
-//! `kubectl.1.27`, `kubectl-1.27` or `kubectl1.27` (likewise for 1.33).
+//! The kubectl binaries are found by [`crate::versions`].
 
 use crate::cluster::{Agent, Server};
+use crate::versions::{VERSIONS, kubectl_binary};
 use crate::{eventually, output};
 use skiff_test_programs as programs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-/// The kubectl minor versions `top` is checked with.
-const VERSIONS: [&str; 2] = ["1.27", "1.33"];
-
-/// The kubectl binary of `version` (`kubectl.1.27` beside the `kubectl` on PATH, as
-/// the gcloud SDK installs them), or that `kubectl` itself on a machine without
-/// versioned binaries (said on stderr).
-fn kubectl_binary(version: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
-    // The directory the `kubectl` on PATH really lives in (often a symlink's target).
-    let resolved: Vec<PathBuf> = dirs
-        .iter()
-        .filter_map(|d| std::fs::canonicalize(d.join("kubectl")).ok())
-        .filter_map(|k| k.parent().map(Path::to_path_buf))
-        .collect();
-    dirs.extend(resolved);
-    let names = [
-        format!("kubectl.{version}"),
-        format!("kubectl-{version}"),
-        format!("kubectl{version}"),
-    ];
-    dirs.iter()
-        .flat_map(|d| names.iter().map(move |n| d.join(n)))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            eprintln!("no kubectl {version} beside kubectl or on PATH; using kubectl");
-            PathBuf::from("kubectl")
-        })
-}
 
 /// Runs kubectl `binary` against `server`; stdout on success, `None` (with stderr
 /// logged) on failure.
