@@ -1,8 +1,8 @@
 //! The control plane as `skiff server` and `skiff up` run it: [`ControlPlane::start`]
 //! binds the API address, opens the redb store and the module store in the data directory,
-//! starts the watch cache, sets up security (the cluster CA and serving certificate in
-//! `DATA_DIR/tls`, authentication by client certificate and `--token-auth-file`, RBAC with
-//! the default policy), starts the controller manager, serves the API over HTTPS and
+//! starts the watch cache, sets up security (the cluster CA, serving certificate and
+//! ServiceAccount token key in `DATA_DIR/tls`, authentication by client certificate,
+//! `--token-auth-file` and ServiceAccount tokens, RBAC with the default policy), starts the controller manager, serves the API over HTTPS and
 //! writes `DATA_DIR/kubeconfig` (the CA and an admin client certificate);
 //! [`ControlPlane::stop`] shuts it all down. `--insecure-http` serves plain HTTP with no
 //! authentication or authorization instead.
@@ -12,6 +12,8 @@ use anyhow::Context;
 use skiff_controlplane::apiserver::listener::TlsListener;
 use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::authn::Authenticator;
+use skiff_controlplane::authn::authenticator::ServiceAccounts;
+use skiff_controlplane::authn::service_account::ServiceAccountTokens;
 use skiff_controlplane::authn::token_file::TokenFile;
 use skiff_controlplane::authz::Authorizer;
 use skiff_controlplane::authz::rbac::Resolver;
@@ -94,7 +96,16 @@ impl ControlPlane {
                 Some(path) => Some(TokenFile::read(path)?),
                 None => None,
             };
-            state.authenticator = Arc::new(Authenticator::new(tokens));
+            let key = skiff_pki::keys::load_or_create(&data_dir.join("tls/sa.key"))
+                .context("cannot prepare the ServiceAccount token key")?;
+            let service_accounts = ServiceAccounts {
+                tokens: Arc::new(
+                    ServiceAccountTokens::new(&key)
+                        .context("cannot use the ServiceAccount token key")?,
+                ),
+                store: state.store.clone(),
+            };
+            state.authenticator = Arc::new(Authenticator::new(tokens, Some(service_accounts)));
             let resolver = Resolver::start(state.store.clone(), background.clone())
                 .await
                 .context("cannot load the RBAC objects")?;

@@ -62,7 +62,8 @@ async fn main() {
         insecure.push(round(false).await);
         secure.push(round(true).await);
     }
-    let mean = |figures: &[Figures]| figures.iter().map(|f| f.rate).sum::<f64>() / figures.len() as f64;
+    let mean =
+        |figures: &[Figures]| figures.iter().map(|f| f.rate).sum::<f64>() / figures.len() as f64;
     println!(
         "secure / insecure creates/s: {:.2} (goal ≥ 0.8)",
         mean(&secure) / mean(&insecure)
@@ -85,7 +86,7 @@ async fn round(secure: bool) -> Figures {
     let path = "/api/v1/namespaces/default/configmaps";
     let figures = if secure {
         let tokens = TokenFile::parse(&format!("{TOKEN},bench,1001\n")).expect("tokens");
-        state.authenticator = Arc::new(Authenticator::new(Some(tokens)));
+        state.authenticator = Arc::new(Authenticator::new(Some(tokens), None));
         let resolver = Resolver::start(state.store.clone(), shutdown.clone())
             .await
             .expect("rbac");
@@ -101,9 +102,12 @@ async fn round(secure: bool) -> Figures {
         let verifier = skiff_pki::tls::ClientVerifier::new(&ca).expect("verifier");
         let listener = TlsListener::new(listener, tls, Some(verifier)).expect("listener");
         tokio::spawn(apiserver::serve(listener, state, std::future::pending()));
-        let config = skiff_pki::tls::client_config(&ca, None).expect("client tls");
+        let mut config =
+            Arc::unwrap_or_clone(skiff_pki::tls::client_config(&ca, None).expect("client tls"));
+        // hyper-rustls sets ALPN itself (HTTP/1.1 here, as the plain round speaks).
+        config.alpn_protocols.clear();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(Arc::unwrap_or_clone(config))
+            .with_tls_config(config)
             .https_only()
             .enable_http1()
             .build();
@@ -195,7 +199,11 @@ async fn setup(state: &ApiState, secure: bool) {
 }
 
 /// 64 clients creating ConfigMaps for [`DURATION`].
-async fn load<C>(client: Client<C, Full<Bytes>>, url: String, token: Option<&'static str>) -> Figures
+async fn load<C>(
+    client: Client<C, Full<Bytes>>,
+    url: String,
+    token: Option<&'static str>,
+) -> Figures
 where
     C: Connect + Clone + Send + Sync + 'static,
 {

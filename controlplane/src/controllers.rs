@@ -9,7 +9,7 @@
 //! Queue-driven: [`deployment`], [`replicaset`], [`job`], [`gc`] (the garbage collector),
 //! [`hpa`] (the HorizontalPodAutoscaler, with a periodic sweep besides),
 //! [`clusterrole_aggregation`] (the rules of `admin`, `edit`, `view` and any aggregated
-//! ClusterRole),
+//! ClusterRole), [`serviceaccount`] (each namespace's `default` ServiceAccount),
 //! [`namespace`], [`endpoints`], [`endpointslice`], [`servicelb`], [`podgc`] (with a
 //! periodic sweep besides), [`kpa`] (the request-driven autoscaler, with a tick and a
 //! wake-up on activation besides) and [`nodelifecycle`]'s taint eviction. Periodic loops:
@@ -33,4 +33,5 @@ pub mod podgc;
 pub mod podgrace;
 pub(crate) mod pods;
 pub mod replicaset;
+pub mod serviceaccount;
 pub mod servicelb;

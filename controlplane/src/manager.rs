@@ -27,6 +27,7 @@ use crate::controllers::nodestats::NodeStats;
 use crate::controllers::podgc::PodGc;
 use crate::controllers::podgrace::PodGrace;
 use crate::controllers::replicaset::ReplicaSetController;
+use crate::controllers::serviceaccount::ServiceAccountController;
 use crate::controllers::servicelb::ServiceLb;
 use crate::machinery::config::Config;
 use crate::machinery::context::Context;
@@ -70,6 +71,7 @@ struct Controllers {
     node_stats: NodeStats,
     hpa: HpaController,
     clusterrole_aggregation: ClusterRoleAggregation,
+    serviceaccount: ServiceAccountController,
 }
 
 impl Controllers {
@@ -92,6 +94,7 @@ impl Controllers {
             node_stats: NodeStats::new(ctx),
             hpa: HpaController::new(ctx),
             clusterrole_aggregation: ClusterRoleAggregation::new(ctx),
+            serviceaccount: ServiceAccountController::new(ctx),
         }
     }
 
@@ -113,5 +116,6 @@ impl Controllers {
         tokio::spawn(self.node_stats.run(shutdown.clone()));
         tokio::spawn(self.hpa.run(shutdown.clone()));
         tokio::spawn(self.clusterrole_aggregation.run(shutdown.clone()));
+        tokio::spawn(self.serviceaccount.run(shutdown.clone()));
     }
 }

@@ -25,7 +25,7 @@ pub struct ResourceKind {
     pub short_names: &'static [&'static str],
     /// Categories (`all`).
     pub categories: &'static [&'static str],
-    /// Subresources served (`status`, `scale`, `binding`, `log`).
+    /// Subresources served (`status`, `scale`, `binding`, `log`, `token`).
     pub subresources: &'static [&'static str],
     /// Parses an object as the Kubernetes type and serializes it back, dropping fields
     /// the type does not have; fails with the reason when the object does not fit.
@@ -158,7 +158,7 @@ pub static KINDS: &[ResourceKind] = &[
     kind!("", "v1", "Event", "events", "event", namespaced: true,
           short: ["ev"], categories: [], sub: [], core::v1::Event),
     kind!("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", namespaced: true,
-          short: ["sa"], categories: [], sub: [], core::v1::ServiceAccount),
+          short: ["sa"], categories: [], sub: ["token"], core::v1::ServiceAccount),
     kind!("apps", "v1", "Deployment", "deployments", "deployment", namespaced: true,
           short: ["deploy"], categories: ["all"], sub: ["status", "scale"], apps::v1::Deployment),
     kind!("apps", "v1", "ReplicaSet", "replicasets", "replicaset", namespaced: true,

@@ -12,6 +12,7 @@
 //!   certificates without requiring them (the caller's chain is verified after the
 //!   handshake, so a bad certificate is a 401 and not a broken connection), a client that
 //!   trusts the cluster CA and presents its own identity.
+//! - [`keys`]: a signing key kept in a private file (the ServiceAccount token key).
 //! - [`files`]: PEM files on disk, private ones created `0600`.
 //!
 //! The cryptography is rcgen's, ring's and rustls' own; nothing here implements any.
@@ -20,6 +21,7 @@ pub mod authority;
 pub mod error;
 pub mod files;
 pub mod inspect;
+pub mod keys;
 pub mod request;
 pub mod tls;
 

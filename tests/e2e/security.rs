@@ -413,3 +413,114 @@ fn insecure_http_is_plain_and_open_when_asked_for() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
     assert!(!server.data().join("tls").exists());
 }
+
+#[test]
+fn service_account_tokens_act_for_their_account_until_it_is_gone() {
+    let server = Server::start();
+    server.ok(&["create", "namespace", "team-a"]);
+    // Every namespace gets its `default` ServiceAccount.
+    crate::eventually("team-a's default ServiceAccount", || {
+        server
+            .kubectl(&["-n", "team-a", "get", "serviceaccount", "default"])
+            .status
+            .success()
+            .then_some(())
+    });
+    server.ok(&["-n", "team-a", "create", "serviceaccount", "builder"]);
+    server.ok(&[
+        "-n",
+        "team-a",
+        "create",
+        "rolebinding",
+        "builder-view",
+        "--clusterrole=view",
+        "--serviceaccount=team-a:builder",
+    ]);
+    let admin = server.kubeconfig();
+    let mut tokens = Vec::new();
+    for version in VERSIONS {
+        let token = ok(
+            &server,
+            version,
+            &admin,
+            &["-n", "team-a", "create", "token", "builder"],
+        );
+        let token = token.trim().to_string();
+        let builder = user_kubeconfig(&server, &format!("builder-{version}"), &token);
+        let who = ok(&server, version, &builder, &["auth", "whoami"]);
+        for expected in [
+            "system:serviceaccount:team-a:builder",
+            "system:serviceaccounts:team-a",
+        ] {
+            assert!(who.contains(expected), "{version}: {expected} not in {who}");
+        }
+        ok(&server, version, &builder, &["get", "pods"]);
+        let error = refused(&server, version, &builder, &["get", "secrets"]);
+        assert!(
+            error.contains(
+                r#"User "system:serviceaccount:team-a:builder" cannot list resource "secrets""#
+            ),
+            "{version}: {error}"
+        );
+        let error = refused(
+            &server,
+            version,
+            &admin,
+            &[
+                "-n",
+                "team-a",
+                "create",
+                "token",
+                "builder",
+                "--duration=1m",
+            ],
+        );
+        assert!(
+            error.contains("may not specify a duration less than 10 minutes"),
+            "{version}: {error}"
+        );
+        tokens.push(builder);
+    }
+
+    // A pod runs as `default` unless it names another account, which must exist.
+    let pod = |name: &str, account: &str| {
+        let account = if account.is_empty() {
+            String::new()
+        } else {
+            format!("\n  serviceAccountName: {account}")
+        };
+        server.manifest(
+            &format!("{name}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: team-a}}\nspec:{account}\n  containers: [{{name: c, image: skiff://modules/none.wasm}}]\n"
+            ),
+        )
+    };
+    let plain = pod("plain", "");
+    server.ok(&["create", "-f", &plain.to_string_lossy()]);
+    let account = server.ok(&[
+        "-n",
+        "team-a",
+        "get",
+        "pod",
+        "plain",
+        "-o",
+        "jsonpath={.spec.serviceAccountName}",
+    ]);
+    assert_eq!(account, "default");
+    let ghost = pod("ghostly", "ghost");
+    let error = server.fails(&["create", "-f", &ghost.to_string_lossy()]);
+    assert!(
+        error.contains(
+            r#"error looking up service account team-a/ghost: serviceaccount "ghost" not found"#
+        ),
+        "{error}"
+    );
+
+    // Deleting the account revokes its tokens.
+    server.ok(&["-n", "team-a", "delete", "serviceaccount", "builder"]);
+    for builder in &tokens {
+        let error = refused(&server, "1.33", builder, &["get", "pods"]);
+        assert!(error.contains("Unauthorized"), "{error}");
+    }
+}

@@ -9,11 +9,12 @@
 //! paths), and [`allocate`], which gives Services their cluster IPs and nodePorts and
 //! keeps them across updates; the write handlers call it after [`admit`], and
 //! [`escalation`], which keeps a requester from granting through RBAC what they do not
-//! hold.
+//! hold, and [`service_account`], which gives a new pod its ServiceAccount.
 
 pub mod allocate;
 pub mod defaults;
 pub mod escalation;
+pub mod service_account;
 pub mod unknown;
 pub mod validate;
 

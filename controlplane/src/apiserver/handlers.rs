@@ -2,7 +2,7 @@
 //! the router does not match by path, by verb, to [`read`] (get, list),
 //! [`write`](mod@write) (create, update), [`delete`](mod@delete) (delete,
 //! deletecollection), [`patch`] (the patch types and server-side apply), [`watch`],
-//! [`scale`], [`binding`] and [`log`], to [`activation`] (the create-only `activations` of
+//! [`scale`], [`binding`], [`log`] and [`token`] (TokenRequest), to [`activation`] (the create-only `activations` of
 //! `autoscaling.skiff.dev`), to [`review`] (whoami, can-i and the other access reviews)
 //! and to [`metrics`] (the `metrics.k8s.io` and
 //! `custom.metrics.k8s.io` APIs); [`discovery`] and [`openapi`] describe the API;
@@ -21,5 +21,6 @@ pub mod read;
 pub mod resource;
 pub mod review;
 pub mod scale;
+pub mod token;
 pub mod watch;
 pub mod write;

@@ -9,7 +9,7 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -54,6 +54,8 @@ pub struct Informers {
     pub hpas: Informer<HorizontalPodAutoscaler>,
     /// ClusterRoles (for their aggregation).
     pub cluster_roles: Informer<ClusterRole>,
+    /// ServiceAccounts, indexed [`BY_OWNER`].
+    pub service_accounts: Informer<ServiceAccount>,
     /// Every other namespaced kind, metadata only, indexed [`BY_OWNER`]: what the garbage
     /// collector needs to find dependents of any kind.
     pub others: Vec<Informer<MetaOnly>>,
@@ -82,6 +84,7 @@ impl Informers {
             "Endpoints",
             "EndpointSlice",
             "HorizontalPodAutoscaler",
+            "ServiceAccount",
         ];
         let others = skiff_model::kinds::stored_kinds()
             .filter(|k| k.namespaced && !typed.contains(&k.kind) && k.kind != "Event")
@@ -156,6 +159,9 @@ impl Informers {
                 .index(BY_OWNER, |h: &HorizontalPodAutoscaler| owners(&h.metadata))
                 .build(),
             cluster_roles: Informer::new(),
+            service_accounts: Informer::builder()
+                .index(BY_OWNER, |a: &ServiceAccount| owners(&a.metadata))
+                .build(),
             others,
         }
     }
@@ -189,6 +195,9 @@ impl Informers {
             .await?;
         self.hpas.start(store.clone(), shutdown.clone()).await?;
         self.cluster_roles
+            .start(store.clone(), shutdown.clone())
+            .await?;
+        self.service_accounts
             .start(store.clone(), shutdown.clone())
             .await?;
         for other in &self.others {

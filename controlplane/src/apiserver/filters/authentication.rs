@@ -26,13 +26,16 @@ pub async fn authenticate(
     let peer = request
         .extensions()
         .get::<ConnectInfo<Peer>>()
-        .map(|c| &c.0);
-    let cert = peer.map_or(&ClientCert::None, |p| &p.cert);
+        .map(|c| c.0.clone());
+    let cert = peer.as_ref().map_or(ClientCert::None, |p| p.cert.clone());
     let authorization = request
         .headers()
         .get(AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or("(not text)"));
-    match authenticator.authenticate(cert, authorization) {
+        .map(|v| v.to_str().unwrap_or("(not text)").to_string());
+    match authenticator
+        .authenticate(&cert, authorization.as_deref())
+        .await
+    {
         Ok(user) => {
             request.headers_mut().remove(AUTHORIZATION);
             request.extensions_mut().insert(Arc::new(user));

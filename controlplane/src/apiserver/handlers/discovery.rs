@@ -105,6 +105,9 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
                     "namespaced": kind.namespaced, "kind": "Binding", "verbs": ["create"]}),
                 "log" => json!({"name": format!("{}/log", kind.plural), "singularName": "",
                     "namespaced": kind.namespaced, "kind": kind.kind, "verbs": ["get"]}),
+                "token" => json!({"name": format!("{}/token", kind.plural), "singularName": "",
+                    "namespaced": kind.namespaced, "group": "authentication.k8s.io",
+                    "version": "v1", "kind": "TokenRequest", "verbs": ["create"]}),
                 _ => continue,
             };
             resources.push(entry);

@@ -1,14 +1,14 @@
 //! Dispatch of every request the router does not match by path: per-group-version
 //! discovery and OpenAPI documents, and resource requests by verb — list, watch, get,
-//! create, update, patch, delete, deletecollection, and the `status`, `scale`, `binding`
-//! and `log` subresources; the create-only `activations` ([`activation`]) and access and
+//! create, update, patch, delete, deletecollection, and the `status`, `scale`, `binding`,
+//! `log` and `token` subresources; the create-only `activations` ([`activation`]) and access and
 //! identity reviews ([`review`]); and the metrics APIs' paths, which go to [`metrics`].
 
 use crate::apiserver::error::{ApiError, ApiResult};
 use crate::apiserver::handlers::delete::{self, DeleteOptions};
 use crate::apiserver::handlers::write::{self, Written};
 use crate::apiserver::handlers::{
-    activation, binding, discovery, log, metrics, openapi, patch, read, review, scale, watch,
+    activation, binding, discovery, log, metrics, openapi, patch, read, review, scale, token, watch,
 };
 use crate::apiserver::request::body::{self, MediaType};
 use crate::apiserver::request::path::ResourcePath;
@@ -112,6 +112,7 @@ async fn dispatch(
                 .await?
                 .into_response())
         }
+        (Method::POST, true, Some("token")) => token::token(state, &target, headers, body).await,
         (Method::POST, true, Some("binding")) => {
             let binding = body::read_object(headers, body).await?;
             let done = write::modify(state, &target, &query, |pod| {

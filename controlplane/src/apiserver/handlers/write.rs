@@ -128,6 +128,12 @@ pub async fn create_with(
         object
     };
     require_namespace(state, path).await?;
+    if path.kind.kind == "Pod"
+        && path.kind.group.is_empty()
+        && let Some(namespace) = path.namespace.as_deref()
+    {
+        admission::service_account::admit_pod(state, namespace, &mut object).await?;
+    }
     let mut attempt = 1;
     loop {
         let name = meta::meta_str(&object, "name")

@@ -75,15 +75,26 @@ impl Resolver {
     /// The rules of a role reference, as seen from `namespace` (where a RoleBinding's Role
     /// lives); `None` when the role does not exist.
     pub fn role_rules(&self, role: &RoleRef, namespace: &str) -> Option<Vec<PolicyRule>> {
+        self.with_role_rules(role, namespace, |rules| rules.to_vec())
+    }
+
+    /// Calls `f` with the rules of a role reference, without copying them; `None` when the
+    /// role does not exist.
+    fn with_role_rules<T>(
+        &self,
+        role: &RoleRef,
+        namespace: &str,
+        f: impl FnOnce(&[PolicyRule]) -> T,
+    ) -> Option<T> {
         match role.kind.as_str() {
             "ClusterRole" => self
                 .cluster_roles
                 .get(&role.name)
-                .map(|r| r.rules.clone().unwrap_or_default()),
+                .map(|r| f(r.rules.as_deref().unwrap_or_default())),
             "Role" if !namespace.is_empty() => self
                 .roles
                 .get_named(Some(namespace), &role.name)
-                .map(|r| r.rules.clone().unwrap_or_default()),
+                .map(|r| f(r.rules.as_deref().unwrap_or_default())),
             _ => None,
         }
     }
@@ -97,17 +108,16 @@ impl Resolver {
         visitor: &mut dyn FnMut(&[PolicyRule]) -> bool,
     ) -> bool {
         let mut incomplete = false;
-        let mut go_on = |rules: Option<Vec<PolicyRule>>| match rules {
-            Some(rules) => visitor(&rules),
-            None => {
-                incomplete = true;
-                true
-            }
+        // Whether to go on after the binding that refers to `role`.
+        let mut go_on = |role: &RoleRef, namespace: &str| {
+            self.with_role_rules(role, namespace, |rules| visitor(rules))
+                .unwrap_or_else(|| {
+                    incomplete = true;
+                    true
+                })
         };
         for binding in self.cluster_role_bindings.list() {
-            if applies(binding.subjects.as_deref(), user, "")
-                && !go_on(self.role_rules(&binding.role_ref, ""))
-            {
+            if applies(binding.subjects.as_deref(), user, "") && !go_on(&binding.role_ref, "") {
                 return incomplete;
             }
         }
@@ -116,7 +126,7 @@ impl Resolver {
         }
         for binding in self.role_bindings.list_namespace(namespace) {
             if applies(binding.subjects.as_deref(), user, namespace)
-                && !go_on(self.role_rules(&binding.role_ref, namespace))
+                && !go_on(&binding.role_ref, namespace)
             {
                 return incomplete;
             }

@@ -87,6 +87,8 @@ impl Sources {
             Arc::new(informers.services.clone()),
             Arc::new(informers.endpoints.clone()),
             Arc::new(informers.endpointslices.clone()),
+            Arc::new(informers.hpas.clone()),
+            Arc::new(informers.service_accounts.clone()),
         ];
         for other in &informers.others {
             all.push(Arc::new(other.clone()));
