@@ -106,10 +106,6 @@ impl ControlPlane {
                 store: state.store.clone(),
             };
             state.authenticator = Arc::new(Authenticator::new(tokens, Some(service_accounts)));
-            let resolver = Resolver::start(state.store.clone(), background.clone())
-                .await
-                .context("cannot load the RBAC objects")?;
-            state.authorizer = Arc::new(Authorizer::rbac(resolver));
             let tls_dir = data_dir.join("tls");
             let names = certificates::serving_names(addr, &api.tls_san);
             let prepared =
@@ -122,9 +118,23 @@ impl ControlPlane {
         bootstrap::ensure_namespaces(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot create the system namespaces: {}", e.message))?;
+        if certificates.is_some() {
+            // Started on a store that has been written to: a watch from revision 0 would
+            // mean "from now" and could miss the policy written next.
+            let resolver = Resolver::start(state.store.clone(), background.clone())
+                .await
+                .context("cannot load the RBAC objects")?;
+            state.authorizer = Arc::new(Authorizer::rbac(resolver));
+        }
         bootstrap::ensure_policy(&state)
             .await
             .map_err(|e| anyhow::anyhow!("cannot write the default RBAC policy: {}", e.message))?;
+        if let Some(resolver) = state.authorizer.resolver() {
+            // The components act under the policy just written: let the authorizer see it.
+            resolver
+                .wait_for_cluster_policy(state.store.as_ref(), std::time::Duration::from_secs(10))
+                .await;
+        }
         skiff_controlplane::manager::start(state.clone(), manager, background.clone())
             .await
             .context("cannot start the controller manager")?;

@@ -87,6 +87,10 @@ async fn round(secure: bool) -> Figures {
     let figures = if secure {
         let tokens = TokenFile::parse(&format!("{TOKEN},bench,1001\n")).expect("tokens");
         state.authenticator = Arc::new(Authenticator::new(Some(tokens), None));
+        // As the server does: the resolver starts on a store already written to.
+        skiff_controlplane::bootstrap::ensure_namespaces(&state)
+            .await
+            .expect("namespaces");
         let resolver = Resolver::start(state.store.clone(), shutdown.clone())
             .await
             .expect("rbac");

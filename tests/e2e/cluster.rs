@@ -40,12 +40,17 @@ impl Server {
 
     fn spawn(&mut self) {
         let _ = std::fs::remove_file(self.kubeconfig());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .expect("server log");
         let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
             .args(["server", "--listen", &self.listen, "--data-dir"])
             .arg(&self.data)
             .args(&self.extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("spawn skiff server");
         self.child = Some(child);
@@ -89,6 +94,11 @@ impl Server {
             let status = eventually("the server to stop", || child.try_wait().expect("wait"));
             assert_eq!(status.code(), Some(0), "server exit status");
         }
+    }
+
+    /// The server's log (its stderr, across restarts).
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("server.log")
     }
 
     /// The admin kubeconfig.
@@ -171,6 +181,20 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // Every test is also a check of the components' policy: none of them was refused
+        // something its work needed.
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let refused: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("in-process write refused"))
+            .collect();
+        if !std::thread::panicking() {
+            assert!(
+                refused.is_empty(),
+                "components were refused:\n{}",
+                refused.join("\n")
+            );
         }
     }
 }

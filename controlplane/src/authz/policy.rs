@@ -8,6 +8,11 @@
 //!   `system:public-info-viewer` (health and version), bound to every authenticated user,
 //!   the last also to anonymous ones — all anonymous requests get.
 //!
+//! - the roles of the in-process components ([`component_roles`]): `system:kube-scheduler`
+//!   and one `system:controller:<name>` per controller, each bound to the user of that
+//!   name, granting what that component's work needs and nothing more, as Kubernetes'
+//!   controller roles do.
+//!
 //! Each object carries `rbac.authorization.kubernetes.io/autoupdate: "true"`: a start
 //! restores the rules of a default role that was changed, unless a cluster administrator
 //! set the annotation to `false` (Kubernetes' reconciliation rule). The rules name the
@@ -107,8 +112,19 @@ fn aggregated(name: &str, labels: &[(&str, &str)], of: &str) -> ClusterRole {
     }
 }
 
-/// The default ClusterRoles.
+/// The default ClusterRoles: the user-facing ones, then the components'.
 pub fn cluster_roles() -> Vec<ClusterRole> {
+    let mut roles = user_roles();
+    roles.extend(
+        component_roles()
+            .into_iter()
+            .map(|(name, rules)| cluster_role(&name, &[], rules)),
+    );
+    roles
+}
+
+/// The user-facing default ClusterRoles and the `system:` roles every user needs.
+fn user_roles() -> Vec<ClusterRole> {
     let to_admin = ("rbac.authorization.k8s.io/aggregate-to-admin", "true");
     let to_edit = ("rbac.authorization.k8s.io/aggregate-to-edit", "true");
     let to_view = ("rbac.authorization.k8s.io/aggregate-to-view", "true");
@@ -332,6 +348,201 @@ pub fn cluster_roles() -> Vec<ClusterRole> {
     ]
 }
 
+/// The events rule every component has.
+fn events() -> PolicyRule {
+    rule(&["create", "patch", "update"], "", &["events"])
+}
+
+/// The in-process components' roles: `(user and role name, rules)`.
+pub fn component_roles() -> Vec<(String, Vec<PolicyRule>)> {
+    let controller = |name: &str, mut rules: Vec<PolicyRule>| {
+        rules.push(events());
+        (format!("system:controller:{name}"), rules)
+    };
+    let pods_rw = &[
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    ];
+    vec![
+        (
+            "system:kube-scheduler".to_string(),
+            vec![
+                rule(&["get", "list", "watch", "delete"], "", &["pods"]),
+                rule(&["create"], "", &["bindings", "pods/binding"]),
+                rule(&["patch", "update"], "", &["pods/status"]),
+                rule(READ, "", &["nodes", "namespaces"]),
+                events(),
+            ],
+        ),
+        controller(
+            "deployment-controller",
+            vec![
+                rule(
+                    &["get", "list", "watch", "update", "patch"],
+                    "apps",
+                    &["deployments"],
+                ),
+                rule(
+                    &["update"],
+                    "apps",
+                    &["deployments/status", "deployments/finalizers"],
+                ),
+                rule(pods_rw, "apps", &["replicasets"]),
+                rule(&["get", "list", "update", "watch"], "", &["pods"]),
+            ],
+        ),
+        controller(
+            "replicaset-controller",
+            vec![
+                rule(
+                    &["get", "list", "watch", "update", "patch"],
+                    "apps",
+                    &["replicasets"],
+                ),
+                rule(
+                    &["update"],
+                    "apps",
+                    &["replicasets/status", "replicasets/finalizers"],
+                ),
+                rule(pods_rw, "", &["pods"]),
+            ],
+        ),
+        controller(
+            "job-controller",
+            vec![
+                rule(
+                    &["get", "list", "watch", "update", "patch", "delete"],
+                    "batch",
+                    &["jobs"],
+                ),
+                rule(&["update"], "batch", &["jobs/status", "jobs/finalizers"]),
+                rule(pods_rw, "", &["pods"]),
+            ],
+        ),
+        controller(
+            "garbage-collector",
+            vec![rule(
+                &["delete", "get", "list", "patch", "update", "watch"],
+                "*",
+                &["*"],
+            )],
+        ),
+        controller(
+            "namespace-controller",
+            vec![
+                rule(
+                    &["delete", "get", "list", "update", "watch"],
+                    "",
+                    &["namespaces"],
+                ),
+                rule(
+                    &["update"],
+                    "",
+                    &["namespaces/finalize", "namespaces/status"],
+                ),
+                rule(&["delete", "deletecollection", "get", "list"], "*", &["*"]),
+            ],
+        ),
+        controller(
+            "endpoint-controller",
+            vec![
+                rule(READ, "", &["services", "pods"]),
+                rule(
+                    &["create", "delete", "get", "list", "update"],
+                    "",
+                    &["endpoints"],
+                ),
+            ],
+        ),
+        controller(
+            "endpointslice-controller",
+            vec![
+                rule(READ, "", &["services", "pods", "nodes"]),
+                rule(
+                    &["create", "delete", "get", "list", "update"],
+                    "discovery.k8s.io",
+                    &["endpointslices"],
+                ),
+            ],
+        ),
+        controller(
+            "service-lb-controller",
+            vec![
+                rule(READ, "", &["services", "nodes"]),
+                rule(&["patch", "update"], "", &["services/status"]),
+            ],
+        ),
+        controller(
+            "horizontal-pod-autoscaler",
+            vec![
+                rule(READ, "autoscaling", &["horizontalpodautoscalers"]),
+                rule(
+                    &["update"],
+                    "autoscaling",
+                    &["horizontalpodautoscalers/status"],
+                ),
+                rule(&["get", "update"], "*", &["*/scale"]),
+                rule(READ, "apps", &["deployments", "replicasets"]),
+                rule(&["list"], "", &["pods"]),
+            ],
+        ),
+        controller(
+            "kpa-autoscaler",
+            vec![
+                rule(
+                    &["get", "list", "watch", "update", "patch"],
+                    "apps",
+                    &["deployments"],
+                ),
+                rule(&["get", "update"], "apps", &["deployments/scale"]),
+            ],
+        ),
+        controller(
+            "node-controller",
+            vec![
+                rule(
+                    &["delete", "get", "list", "patch", "update"],
+                    "",
+                    &["nodes"],
+                ),
+                rule(&["patch", "update"], "", &["nodes/status", "pods/status"]),
+                rule(&["delete", "get", "list"], "", &["pods"]),
+            ],
+        ),
+        controller(
+            "taint-eviction-controller",
+            vec![
+                rule(&["delete", "get", "list", "watch"], "", &["pods"]),
+                rule(&["patch", "update"], "", &["pods/status"]),
+            ],
+        ),
+        controller(
+            "pod-garbage-collector",
+            vec![
+                rule(&["delete", "get", "list", "watch"], "", &["pods"]),
+                rule(&["patch", "update"], "", &["pods/status"]),
+                rule(&["get", "list"], "", &["nodes"]),
+            ],
+        ),
+        controller(
+            "graceful-deletion",
+            vec![rule(&["delete", "get", "list", "watch"], "", &["pods"])],
+        ),
+        controller(
+            "clusterrole-aggregation-controller",
+            vec![rule(
+                &["escalate", "get", "list", "patch", "update", "watch"],
+                RBAC_GROUP,
+                &["clusterroles"],
+            )],
+        ),
+        controller(
+            "service-account-controller",
+            vec![rule(&["create"], "", &["serviceaccounts"])],
+        ),
+        controller("skiff-events", Vec::new()),
+    ]
+}
+
 fn binding(name: &str, role: &str, groups: &[&str]) -> ClusterRoleBinding {
     ClusterRoleBinding {
         metadata: meta(name, &[]),
@@ -354,10 +565,21 @@ fn binding(name: &str, role: &str, groups: &[&str]) -> ClusterRoleBinding {
     }
 }
 
-/// The default ClusterRoleBindings.
+/// The default ClusterRoleBindings: the user-facing ones, then each component's role to
+/// the user of the same name.
 pub fn cluster_role_bindings() -> Vec<ClusterRoleBinding> {
     use crate::authn::user::{AUTHENTICATED, MASTERS, UNAUTHENTICATED};
-    vec![
+    let components = component_roles().into_iter().map(|(name, _)| {
+        let mut binding = binding(&name, &name, &[]);
+        binding.subjects = Some(vec![Subject {
+            api_group: Some(RBAC_GROUP.to_string()),
+            kind: "User".to_string(),
+            name: name.clone(),
+            namespace: None,
+        }]);
+        binding
+    });
+    let mut bindings = vec![
         binding("cluster-admin", "cluster-admin", &[MASTERS]),
         binding("system:discovery", "system:discovery", &[AUTHENTICATED]),
         binding("system:basic-user", "system:basic-user", &[AUTHENTICATED]),
@@ -366,5 +588,7 @@ pub fn cluster_role_bindings() -> Vec<ClusterRoleBinding> {
             "system:public-info-viewer",
             &[AUTHENTICATED, UNAUTHENTICATED],
         ),
-    ]
+    ];
+    bindings.extend(components);
+    bindings
 }

@@ -45,7 +45,7 @@ impl PodGrace {
     }
 
     /// Deletes every pod whose grace period has passed; returns how many.
-    pub async fn sweep(&self) -> Result<usize, crate::store::Error> {
+    pub async fn sweep(&self) -> Result<usize, crate::apiserver::error::ApiError> {
         let now = SystemTime::now();
         let mut deleted = 0;
         for pod in self.pods.list() {

@@ -18,7 +18,10 @@ use crate::apiserver::handlers::scale::scale_of;
 use crate::apiserver::handlers::write;
 use crate::apiserver::request::path::ResourcePath;
 use crate::apiserver::request::query::Query;
-use crate::apiserver::state::decode;
+use crate::apiserver::state::{decode, store_error};
+use crate::authn::UserInfo;
+use crate::authz::forbidden::forbidden;
+use crate::authz::{Attributes, Decision};
 use crate::machinery::informer::{Object, kind_of};
 use k8s_openapi::Resource;
 use serde::Serialize;
@@ -26,12 +29,15 @@ use serde_json::{Value, json};
 use skiff_model::kinds::ResourceKind;
 use skiff_model::meta;
 use skiff_model::time::now_time;
+use std::sync::Arc;
 
-/// Writes objects as one named field manager. Cheap to clone.
+/// Writes objects as one named field manager, under that component's own identity
+/// ([`identity`]). Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
     state: ApiState,
     manager: &'static str,
+    user: Arc<UserInfo>,
 }
 
 /// What to do with the dependents of a deleted object (`propagationPolicy`).
@@ -77,9 +83,47 @@ impl DeleteParams {
 }
 
 impl Client {
-    /// A client writing as `manager` (shown in `managedFields`).
+    /// A client writing as `manager` (shown in `managedFields`), authorized as
+    /// [`identity`]`(manager)`.
     pub fn new(state: ApiState, manager: &'static str) -> Self {
-        Self { state, manager }
+        Self {
+            user: Arc::new(identity(manager)),
+            state,
+            manager,
+        }
+    }
+
+    /// The user this client acts as.
+    pub fn user(&self) -> &UserInfo {
+        &self.user
+    }
+
+    /// Whether this client may `verb` `path` (with the server's authorizer; a server
+    /// that authenticates nobody authorizes nobody, as its HTTP side).
+    fn allow(&self, verb: &str, path: &ResourcePath) -> ApiResult<()> {
+        if !self.state.authenticator.is_secure() {
+            return Ok(());
+        }
+        let attributes = Attributes {
+            verb: verb.to_string(),
+            resource_request: true,
+            api_group: path.kind.group.to_string(),
+            api_version: path.kind.version.to_string(),
+            resource: path.kind.plural.to_string(),
+            subresource: path.subresource.clone().unwrap_or_default(),
+            namespace: path.namespace.clone().unwrap_or_default(),
+            name: path.name.clone().unwrap_or_default(),
+            path: String::new(),
+        };
+        match self.state.authorizer.authorize(&self.user, &attributes) {
+            Decision::Allow => Ok(()),
+            Decision::Deny => {
+                let error = forbidden(&self.user, &attributes);
+                // A component without the rights its work needs is a bug in its policy.
+                tracing::error!(component = self.manager, error = %error.message, "in-process write refused");
+                Err(error)
+            }
+        }
     }
 
     /// The API state this client writes to.
@@ -90,6 +134,7 @@ impl Client {
     fn query(&self) -> Query {
         Query {
             field_manager: Some(self.manager.to_string()),
+            user: Some(self.user.clone()),
             ..Query::default()
         }
     }
@@ -117,6 +162,7 @@ impl Client {
         value["apiVersion"] = json!(K::API_VERSION);
         value["kind"] = json!(K::KIND);
         let path = Self::path(kind_of::<K>(), namespace.as_deref(), None, None);
+        self.allow("create", &path)?;
         let written = write::create(&self.state, &path, &self.query(), value).await?;
         typed(written.object)
     }
@@ -128,6 +174,7 @@ impl Client {
         name: &str,
     ) -> ApiResult<K> {
         let path = Self::path(kind_of::<K>(), namespace, Some(name), None);
+        self.allow("get", &path)?;
         let stored = self.state.read(path.kind, &path.key()?, name).await?;
         typed(stored.object)
     }
@@ -162,6 +209,7 @@ impl Client {
         mut change: impl FnMut(&mut K) -> bool,
     ) -> ApiResult<K> {
         let path = Self::path(kind_of::<K>(), namespace, Some(name), subresource);
+        self.allow("update", &path)?;
         // A change that changes nothing is not written (no new revision, no watch event),
         // as Kubernetes skips no-op updates.
         let mut unchanged: Option<Value> = None;
@@ -244,6 +292,7 @@ impl Client {
         name: &str,
     ) -> ApiResult<Value> {
         let path = Self::path(kind, namespace, Some(name), None);
+        self.allow("get", &path)?;
         let stored = self.state.read(kind, &path.key()?, name).await?;
         Ok(stored.object)
     }
@@ -257,6 +306,7 @@ impl Client {
         name: &str,
     ) -> ApiResult<Value> {
         let path = Self::path(kind, namespace, Some(name), Some("scale"));
+        self.allow("get", &path)?;
         if !kind.has_subresource("scale") {
             return Err(ApiError::no_route(&format!("{}/scale", kind.qualified())));
         }
@@ -271,8 +321,14 @@ impl Client {
         &self,
         kind: &'static ResourceKind,
         namespace: Option<&str>,
-    ) -> crate::store::Result<Vec<Value>> {
-        let list = self.state.store.list(&kind.key_prefix(namespace)).await?;
+    ) -> ApiResult<Vec<Value>> {
+        self.allow("list", &Self::path(kind, namespace, None, None))?;
+        let list = self
+            .state
+            .store
+            .list(&kind.key_prefix(namespace))
+            .await
+            .map_err(store_error)?;
         Ok(list
             .items
             .iter()
@@ -292,6 +348,7 @@ impl Client {
         change: impl FnMut(&Value) -> ApiResult<Value>,
     ) -> ApiResult<Value> {
         let path = Self::path(kind, namespace, Some(name), None);
+        self.allow("update", &path)?;
         let written = write::modify(&self.state, &path, &self.query(), change).await?;
         Ok(written.object)
     }
@@ -306,6 +363,10 @@ impl Client {
         replicas: u32,
     ) -> ApiResult<Value> {
         let path = Self::path(kind, namespace, Some(name), None);
+        self.allow(
+            "update",
+            &Self::path(kind, namespace, Some(name), Some("scale")),
+        )?;
         let desired = json!({"spec": {"replicas": replicas}});
         let written = write::modify(&self.state, &path, &self.query(), |current| {
             crate::apiserver::handlers::scale::apply_scale(current, &desired)
@@ -324,6 +385,7 @@ impl Client {
         params: &DeleteParams,
     ) -> ApiResult<Value> {
         let path = Self::path(kind, namespace, Some(name), None);
+        self.allow("delete", &path)?;
         delete::delete(&self.state, &path, &self.query(), &params.options()).await
     }
 
@@ -336,14 +398,19 @@ impl Client {
         namespace: &str,
         name: &str,
         revision: u64,
-    ) -> crate::store::Result<bool> {
-        let key = kind_of::<k8s_openapi::api::core::v1::Pod>().key(Some(namespace), name);
+    ) -> ApiResult<bool> {
+        let kind = kind_of::<k8s_openapi::api::core::v1::Pod>();
+        self.allow(
+            "delete",
+            &Self::path(kind, Some(namespace), Some(name), None),
+        )?;
+        let key = kind.key(Some(namespace), name);
         match self.state.store.delete(&key, Some(revision)).await {
             Ok(_) => Ok(true),
             Err(crate::store::Error::Conflict { .. } | crate::store::Error::NotFound { .. }) => {
                 Ok(false)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(store_error(e)),
         }
     }
 
@@ -363,6 +430,7 @@ impl Client {
             name: Some(name.to_string()),
             subresource: Some("binding".to_string()),
         };
+        self.allow("create", &path)?;
         let key = path.key()?;
         let binding = json!({"metadata": {"name": name, "uid": uid}, "target": {"kind": "Node", "name": node}});
         let conflict = |why: &str| ApiError::conflict("pods/binding", name, why);
@@ -390,7 +458,7 @@ impl Client {
                 Err(crate::store::Error::NotFound { .. }) => {
                     return Err(ApiError::not_found("pods", name));
                 }
-                Err(e) => return Err(crate::apiserver::state::store_error(e)),
+                Err(e) => return Err(store_error(e)),
             }
         }
         Err(conflict("the pod kept changing; please try again"))
@@ -426,6 +494,10 @@ impl Client {
             .is_none_or(str::is_empty);
         if let Some(revision) = revision.filter(|_| unbound && meta.deletion_timestamp.is_none()) {
             let kind = kind_of::<k8s_openapi::api::core::v1::Pod>();
+            self.allow(
+                "create",
+                &Self::path(kind, Some(namespace), Some(name), Some("binding")),
+            )?;
             let key = kind.key(Some(namespace), name);
             let mut next = pod.clone();
             next.metadata.resource_version = None;
@@ -449,7 +521,7 @@ impl Client {
                 Err(crate::store::Error::NotFound { .. }) => {
                     return Err(ApiError::not_found("pods", name));
                 }
-                Err(e) => return Err(crate::apiserver::state::store_error(e)),
+                Err(e) => return Err(store_error(e)),
             }
         }
         self.bind(namespace, name, uid, node).await
@@ -472,4 +544,22 @@ impl Propagation {
 
 fn typed<K: Object + Resource>(value: Value) -> ApiResult<K> {
     serde_json::from_value(value).map_err(ApiError::internal)
+}
+
+/// The identity an in-process component acts under, from its field-manager name: the
+/// scheduler is `system:kube-scheduler`, the API server's own writes (`skiff-api`) are
+/// `system:apiserver` in `system:masters`, and every controller is
+/// `system:controller:<name>`, allowed what the default policy's role of that name grants
+/// ([`crate::authz::policy::component_roles`]).
+pub fn identity(manager: &str) -> UserInfo {
+    match manager {
+        // The scheduler writes as its scheduler name.
+        "default-scheduler" => UserInfo::authenticated("system:kube-scheduler", "", Vec::new()),
+        "skiff-api" => UserInfo::authenticated(
+            "system:apiserver",
+            "",
+            vec![crate::authn::user::MASTERS.to_string()],
+        ),
+        other => UserInfo::authenticated(format!("system:controller:{other}"), "", Vec::new()),
+    }
 }

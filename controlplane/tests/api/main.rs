@@ -1,10 +1,12 @@
 //! In-process tests of the API router (`Router::oneshot`, a `MemoryStore` behind it): the
 //! bad-input barrage — thousands of random and mutated bodies at every endpoint, never a
 //! 5xx, never a panic, every error a `Status`, the store consistent afterwards — and the
-//! log relay, the wasm module store, watches, paginated lists, the metrics APIs and the
-//! max-in-flight limits.
+//! log relay, the wasm module store, watches, paginated lists, the metrics APIs, the
+//! max-in-flight limits, and what the in-process components may do under their own
+//! identities.
 
 mod barrage;
+mod identities;
 mod log;
 mod metrics;
 mod modules;

@@ -51,6 +51,36 @@ impl Resolver {
         Ok(resolver)
     }
 
+    /// Waits until the ClusterRole and ClusterRoleBinding informers hold what `store` holds
+    /// now (or `timeout` passes); returns whether they do. Lets the server start its
+    /// components only once the policy it just wrote is what authorizes them.
+    pub async fn wait_for_cluster_policy(
+        &self,
+        store: &dyn Store,
+        timeout: std::time::Duration,
+    ) -> bool {
+        let latest = |kind: &'static skiff_model::kinds::ResourceKind| async move {
+            store
+                .list(&kind.key_prefix(None))
+                .await
+                .map(|list| {
+                    list.items
+                        .iter()
+                        .map(|kv| kv.mod_revision)
+                        .max()
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0)
+        };
+        let roles = latest(self.cluster_roles.kind()).await;
+        let bindings = latest(self.cluster_role_bindings.kind()).await;
+        self.cluster_roles.wait_for_revision(roles, timeout).await
+            && self
+                .cluster_role_bindings
+                .wait_for_revision(bindings, timeout)
+                .await
+    }
+
     /// Whether some rule that applies to `user` allows `request`.
     pub fn allows(&self, user: &UserInfo, request: &Attributes) -> bool {
         let mut allowed = false;
