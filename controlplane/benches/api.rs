@@ -31,7 +31,8 @@ use skiff_controlplane::authn::token_file::TokenFile;
 use skiff_controlplane::authz::Authorizer;
 use skiff_controlplane::authz::rbac::Resolver;
 use skiff_controlplane::certificates::{self, ServerCertificates};
-use skiff_controlplane::machinery::client::Client as ApiClient;
+// The setup writes as the API server itself (`system:masters`).
+use skiff_controlplane::machinery::client::{API_SERVER, Client as ApiClient};
 use skiff_controlplane::store::{Config, RedbStore};
 use skiff_controlplane::watchcache::{CachedStore, Config as CacheConfig};
 use std::sync::Arc;
@@ -171,7 +172,7 @@ async fn setup(state: &ApiState, secure: bool) {
             namespace: None,
         }]),
     };
-    ApiClient::new(state.clone(), "bench")
+    ApiClient::new(state.clone(), API_SERVER)
         .create(&binding)
         .await
         .expect("binding");
@@ -191,7 +192,7 @@ async fn setup(state: &ApiState, secure: bool) {
         &selectors("edit"),
         &arcs,
     );
-    ApiClient::new(state.clone(), "bench")
+    ApiClient::new(state.clone(), API_SERVER)
         .update::<k8s_openapi::api::rbac::v1::ClusterRole>(None, "edit", |role| {
             role.rules = Some(rules.clone());
             true

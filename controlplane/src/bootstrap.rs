@@ -20,7 +20,7 @@ use skiff_pki::Issued;
 
 /// The field manager of the namespaces created here: the API's own, as for any write
 /// that names none.
-const MANAGER: &str = "skiff-api";
+const MANAGER: &str = crate::machinery::client::API_SERVER;
 
 /// Creates the system namespaces that do not exist yet, through the client.
 pub async fn ensure_namespaces(state: &ApiState) -> Result<(), ApiError> {

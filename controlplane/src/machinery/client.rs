@@ -546,6 +546,10 @@ fn typed<K: Object + Resource>(value: Value) -> ApiResult<K> {
     serde_json::from_value(value).map_err(ApiError::internal)
 }
 
+/// The field manager of the API server's own writes (the system namespaces, the default
+/// policy), which act as `system:apiserver` in `system:masters`.
+pub const API_SERVER: &str = "skiff-api";
+
 /// The identity an in-process component acts under, from its field-manager name: the
 /// scheduler is `system:kube-scheduler`, the API server's own writes (`skiff-api`) are
 /// `system:apiserver` in `system:masters`, and every controller is
@@ -555,7 +559,7 @@ pub fn identity(manager: &str) -> UserInfo {
     match manager {
         // The scheduler writes as its scheduler name.
         "default-scheduler" => UserInfo::authenticated("system:kube-scheduler", "", Vec::new()),
-        "skiff-api" => UserInfo::authenticated(
+        API_SERVER => UserInfo::authenticated(
             "system:apiserver",
             "",
             vec![crate::authn::user::MASTERS.to_string()],
