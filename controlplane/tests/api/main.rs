@@ -2,8 +2,8 @@
 //! bad-input barrage — thousands of random and mutated bodies at every endpoint, never a
 //! 5xx, never a panic, every error a `Status`, the store consistent afterwards — and the
 //! log relay, the wasm module store, watches, paginated lists, the metrics APIs, the
-//! max-in-flight limits, and what the in-process components may do under their own
-//! identities.
+//! max-in-flight limits, what the in-process components may do under their own
+//! identities, and the API over TLS.
 
 mod barrage;
 mod identities;
@@ -12,6 +12,7 @@ mod metrics;
 mod modules;
 mod overload;
 mod pages;
+mod tls;
 mod watch;
 
 use axum::Router;
