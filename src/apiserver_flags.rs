@@ -29,6 +29,12 @@ pub struct ApiServerArgs {
     #[arg(long, value_name = "FILE")]
     pub token_auth_file: Option<PathBuf>,
 
+    /// Whether requests without credentials are served as `system:anonymous` (which the
+    /// default policy lets read only /healthz, /livez, /readyz and /version) or refused
+    /// with 401.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub anonymous_auth: bool,
+
     /// INSECURE: serve plain HTTP with no authentication and no authorization, so anyone
     /// who can reach the port is cluster-admin (kube-apiserver's old insecure port). Only
     /// for benchmarks and machines nobody else can reach.

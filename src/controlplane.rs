@@ -105,7 +105,9 @@ impl ControlPlane {
                 ),
                 store: state.store.clone(),
             };
-            state.authenticator = Arc::new(Authenticator::new(tokens, Some(service_accounts)));
+            state.authenticator = Arc::new(
+                Authenticator::new(tokens, Some(service_accounts)).anonymous(api.anonymous_auth),
+            );
             let tls_dir = data_dir.join("tls");
             let names = certificates::serving_names(addr, &api.tls_san);
             let prepared =

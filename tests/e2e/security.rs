@@ -524,3 +524,11 @@ fn service_account_tokens_act_for_their_account_until_it_is_gone() {
         assert!(error.contains("Unauthorized"), "{error}");
     }
 }
+
+#[test]
+fn without_anonymous_auth_a_request_without_credentials_is_a_401() {
+    let server = Server::start_with(&["--anonymous-auth=false"]);
+    let (code, body) = curl(&server, "/healthz", &[]);
+    assert_eq!(code, 401, "{body}");
+    server.ok(&["get", "namespaces"]);
+}

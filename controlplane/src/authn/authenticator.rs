@@ -48,6 +48,7 @@ enum Mode {
     Checked {
         tokens: Option<TokenFile>,
         service_accounts: Option<ServiceAccounts>,
+        anonymous: bool,
     },
 }
 
@@ -73,8 +74,18 @@ impl Authenticator {
             mode: Mode::Checked {
                 tokens,
                 service_accounts,
+                anonymous: true,
             },
         }
+    }
+
+    /// Whether a request without credentials is `system:anonymous` (true, Kubernetes'
+    /// default) or refused with a 401 (`--anonymous-auth=false`).
+    pub fn anonymous(mut self, allowed: bool) -> Self {
+        if let Mode::Checked { anonymous, .. } = &mut self.mode {
+            *anonymous = allowed;
+        }
+        self
     }
 
     /// The ServiceAccount tokens, when they are accepted (and so can be issued).
@@ -100,12 +111,13 @@ impl Authenticator {
         cert: &ClientCert,
         authorization: Option<&str>,
     ) -> Result<UserInfo, String> {
-        let (tokens, service_accounts) = match &self.mode {
+        let (tokens, service_accounts, anonymous) = match &self.mode {
             Mode::Unsecured => return Ok(UserInfo::unsecured()),
             Mode::Checked {
                 tokens,
                 service_accounts,
-            } => (tokens, service_accounts),
+                anonymous,
+            } => (tokens, service_accounts, *anonymous),
         };
         let mut failure = None;
         match cert {
@@ -141,7 +153,8 @@ impl Authenticator {
         }
         match failure {
             Some(failure) => Err(failure),
-            None => Ok(UserInfo::anonymous()),
+            None if anonymous => Ok(UserInfo::anonymous()),
+            None => Err("no credentials, and anonymous requests are not allowed".to_string()),
         }
     }
 }
@@ -292,6 +305,17 @@ mod tests {
                 .name,
             "alice"
         );
+    }
+
+    #[tokio::test]
+    async fn without_anonymous_access_no_credentials_is_refused() {
+        let auth = authenticator().anonymous(false);
+        assert!(auth.authenticate(&ClientCert::None, None).await.is_err());
+        let user = auth
+            .authenticate(&ClientCert::None, Some("Bearer secret"))
+            .await
+            .expect("a token still works");
+        assert_eq!(user.name, "alice");
     }
 
     #[tokio::test]
