@@ -15,8 +15,6 @@ use skiff_controlplane::authn::Authenticator;
 use skiff_controlplane::authn::authenticator::ServiceAccounts;
 use skiff_controlplane::authn::service_account::ServiceAccountTokens;
 use skiff_controlplane::authn::token_file::TokenFile;
-use skiff_controlplane::authz::Authorizer;
-use skiff_controlplane::authz::rbac::Resolver;
 use skiff_controlplane::bootstrap;
 use skiff_controlplane::certificates::{self, ServerCertificates};
 use skiff_controlplane::module_store::ModuleStore;
@@ -89,8 +87,8 @@ impl ControlPlane {
             .unwrap_or_default();
         let mut state = ApiState::new(Arc::new(cache)).with_modules(Arc::new(modules));
         state.inflight = Arc::new(api.inflight());
-        let certificates = if api.insecure_http {
-            None
+        let (certificates, authenticator) = if api.insecure_http {
+            (None, None)
         } else {
             let tokens = match &api.token_auth_file {
                 Some(path) => Some(TokenFile::read(path)?),
@@ -105,9 +103,8 @@ impl ControlPlane {
                 ),
                 store: state.store.clone(),
             };
-            state.authenticator = Arc::new(
-                Authenticator::new(tokens, Some(service_accounts)).anonymous(api.anonymous_auth),
-            );
+            let authenticator =
+                Authenticator::new(tokens, Some(service_accounts)).anonymous(api.anonymous_auth);
             let tls_dir = data_dir.join("tls");
             let names = certificates::serving_names(addr, &api.tls_san);
             let prepared =
@@ -115,28 +112,18 @@ impl ControlPlane {
                     .await
                     .context("preparing the certificates panicked")?
                     .context("cannot prepare the cluster's certificates")?;
-            Some(prepared)
+            (Some(prepared), Some(authenticator))
         };
-        bootstrap::ensure_namespaces(&state)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot create the system namespaces: {}", e.message))?;
-        if certificates.is_some() {
-            // Started on a store that has been written to: a watch from revision 0 would
-            // mean "from now" and could miss the policy written next.
-            let resolver = Resolver::start(state.store.clone(), background.clone())
-                .await
-                .context("cannot load the RBAC objects")?;
-            state.authorizer = Arc::new(Authorizer::rbac(resolver));
-        }
-        bootstrap::ensure_policy(&state)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot write the default RBAC policy: {}", e.message))?;
-        if let Some(resolver) = state.authorizer.resolver() {
-            // The components act under the policy just written: let the authorizer see it.
-            resolver
-                .wait_for_cluster_policy(state.store.as_ref(), std::time::Duration::from_secs(10))
-                .await;
-        }
+        let setup = match authenticator {
+            Some(authenticator) => {
+                bootstrap::secure(&mut state, authenticator, background.clone()).await
+            }
+            None => match bootstrap::ensure_namespaces(&state).await {
+                Ok(()) => bootstrap::ensure_policy(&state).await,
+                Err(e) => Err(e),
+            },
+        };
+        setup.map_err(|e| anyhow::anyhow!("cannot set up the cluster: {}", e.message))?;
         skiff_controlplane::manager::start(state.clone(), manager, background.clone())
             .await
             .context("cannot start the controller manager")?;

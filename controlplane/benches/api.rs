@@ -28,8 +28,6 @@ use skiff_controlplane::apiserver::listener::TlsListener;
 use skiff_controlplane::apiserver::{self, ApiState};
 use skiff_controlplane::authn::Authenticator;
 use skiff_controlplane::authn::token_file::TokenFile;
-use skiff_controlplane::authz::Authorizer;
-use skiff_controlplane::authz::rbac::Resolver;
 use skiff_controlplane::certificates::{self, ServerCertificates};
 // The setup writes as the API server itself (`system:masters`).
 use skiff_controlplane::machinery::client::{API_SERVER, Client as ApiClient};
@@ -87,16 +85,11 @@ async fn round(secure: bool) -> Figures {
     let path = "/api/v1/namespaces/default/configmaps";
     let figures = if secure {
         let tokens = TokenFile::parse(&format!("{TOKEN},bench,1001\n")).expect("tokens");
-        state.authenticator = Arc::new(Authenticator::new(Some(tokens), None));
-        // As the server does: the resolver starts on a store already written to.
-        skiff_controlplane::bootstrap::ensure_namespaces(&state)
+        let authenticator = Authenticator::new(Some(tokens), None);
+        skiff_controlplane::bootstrap::secure(&mut state, authenticator, shutdown.clone())
             .await
-            .expect("namespaces");
-        let resolver = Resolver::start(state.store.clone(), shutdown.clone())
-            .await
-            .expect("rbac");
-        state.authorizer = Arc::new(Authorizer::rbac(resolver));
-        setup(&state, true).await;
+            .expect("secured");
+        grant_edit(&state).await;
         let certs = ServerCertificates::prepare(
             &dir.path().join("tls"),
             &certificates::serving_names(addr, &[]),
@@ -121,7 +114,9 @@ async fn round(secure: bool) -> Figures {
             .build(connector);
         load(client, format!("https://{addr}{path}"), Some(TOKEN)).await
     } else {
-        setup(&state, false).await;
+        skiff_controlplane::bootstrap::ensure_namespaces(&state)
+            .await
+            .expect("namespaces");
         tokio::spawn(apiserver::serve(listener, state, std::future::pending()));
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(CLIENTS)
@@ -143,17 +138,8 @@ async fn round(secure: bool) -> Figures {
     figures
 }
 
-/// The namespaces, and for `secure` the default policy and `edit` for the bench user.
-async fn setup(state: &ApiState, secure: bool) {
-    skiff_controlplane::bootstrap::ensure_namespaces(state)
-        .await
-        .expect("namespaces");
-    if !secure {
-        return;
-    }
-    skiff_controlplane::bootstrap::ensure_policy(state)
-        .await
-        .expect("policy");
+/// `edit` in the namespace for the bench user.
+async fn grant_edit(state: &ApiState) {
     let binding = RoleBinding {
         metadata: ObjectMeta {
             name: Some("bench-edit".into()),

@@ -3,11 +3,16 @@
 //! policy ([`crate::authz::policy`]), created if missing and restored where it was changed
 //! unless its `autoupdate` annotation says not to; and the admin kubeconfig the server
 //! writes for its users. Objects are written through the in-process [`Client`], as any
-//! other component writes.
+//! other component writes. [`secure`] sets a server up to authenticate and authorize
+//! with RBAC under that policy, in the one order that works.
 
 use crate::apiserver::ApiState;
 use crate::apiserver::error::ApiError;
+use crate::apiserver::state::store_error;
+use crate::authn::Authenticator;
+use crate::authz::Authorizer;
 use crate::authz::policy::{self, AUTOUPDATE};
+use crate::authz::rbac::Resolver;
 use crate::machinery::client::Client;
 use crate::machinery::informer::Object;
 use k8s_openapi::Resource;
@@ -17,6 +22,40 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use skiff_model::namespaces::SYSTEM_NAMESPACES;
 use skiff_pki::Issued;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long [`secure`] waits for the authorizer to see the default policy.
+const POLICY_WAIT: Duration = Duration::from_secs(10);
+
+/// Sets `state` up to authenticate with `authenticator` and authorize with RBAC (informers
+/// followed until `shutdown`), writes the system namespaces and the default policy, and
+/// returns once the authorizer sees that policy — so the components started next act
+/// under it. The RBAC informers start after the namespaces are written: on a store never
+/// written to, their watch from revision 0 would mean "from now" and could miss the policy.
+pub async fn secure(
+    state: &mut ApiState,
+    authenticator: Authenticator,
+    shutdown: CancellationToken,
+) -> Result<(), ApiError> {
+    state.authenticator = Arc::new(authenticator);
+    ensure_namespaces(state).await?;
+    let resolver = Resolver::start(state.store.clone(), shutdown)
+        .await
+        .map_err(store_error)?;
+    state.authorizer = Arc::new(Authorizer::rbac(resolver.clone()));
+    ensure_policy(state).await?;
+    if !resolver
+        .wait_for_cluster_policy(state.store.as_ref(), POLICY_WAIT)
+        .await
+    {
+        return Err(ApiError::internal(
+            "the authorizer did not see the default RBAC policy in time",
+        ));
+    }
+    Ok(())
+}
 
 /// The field manager of the namespaces created here: the API's own, as for any write
 /// that names none.

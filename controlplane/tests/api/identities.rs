@@ -2,41 +2,12 @@
 //! each may do what its default role grants and nothing else — a bug in one cannot reach
 //! what it was never granted.
 
+use crate::secure_state;
 use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use skiff_controlplane::apiserver::ApiState;
-use skiff_controlplane::authn::Authenticator;
-use skiff_controlplane::authz::Authorizer;
-use skiff_controlplane::authz::rbac::Resolver;
 use skiff_controlplane::machinery::client::{Client, Propagation};
-use skiff_controlplane::store::{Config, MemoryStore};
-use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// A server state that authenticates and authorizes, with the default policy loaded.
-async fn secure_state(shutdown: &CancellationToken) -> ApiState {
-    let mut state = ApiState::new(Arc::new(MemoryStore::new(Config::default())));
-    state.authenticator = Arc::new(Authenticator::new(None, None));
-    // As the server does: the resolver starts on a store already written to.
-    skiff_controlplane::bootstrap::ensure_namespaces(&state)
-        .await
-        .expect("namespaces");
-    let resolver = Resolver::start(state.store.clone(), shutdown.clone())
-        .await
-        .expect("rbac");
-    state.authorizer = Arc::new(Authorizer::rbac(resolver.clone()));
-    skiff_controlplane::bootstrap::ensure_policy(&state)
-        .await
-        .expect("policy");
-    assert!(
-        resolver
-            .wait_for_cluster_policy(state.store.as_ref(), Duration::from_secs(5))
-            .await
-    );
-    state
-}
 
 fn meta(name: &str) -> ObjectMeta {
     ObjectMeta {

@@ -34,6 +34,18 @@ pub async fn router() -> (Router, ApiState) {
     (apiserver::router::router(state.clone()), state)
 }
 
+/// A state over a fresh in-memory store that authenticates (no tokens) and authorizes
+/// with RBAC under the default policy, as `skiff server` does; RBAC follows the store
+/// until `shutdown`.
+pub async fn secure_state(shutdown: &tokio_util::sync::CancellationToken) -> ApiState {
+    let mut state = ApiState::new(Arc::new(MemoryStore::new(Config::default())));
+    let authenticator = skiff_controlplane::authn::Authenticator::new(None, None);
+    skiff_controlplane::bootstrap::secure(&mut state, authenticator, shutdown.clone())
+        .await
+        .expect("a secured state");
+    state
+}
+
 /// Sends one request; returns the status and the body (parsed as JSON when it is JSON).
 pub async fn send(
     router: &Router,

@@ -3,12 +3,8 @@
 //! speaks plain HTTP to the TLS port is dropped; a client certificate the cluster CA
 //! signed authenticates, one it did not is a 401 (the connection itself succeeds).
 
+use skiff_controlplane::apiserver;
 use skiff_controlplane::apiserver::listener::TlsListener;
-use skiff_controlplane::apiserver::{self, ApiState};
-use skiff_controlplane::authn::Authenticator;
-use skiff_controlplane::authz::Authorizer;
-use skiff_controlplane::authz::rbac::Resolver;
-use skiff_controlplane::store::{Config, MemoryStore};
 use skiff_pki::authority::LEAF_VALIDITY;
 use skiff_pki::tls::{ClientVerifier, Identity, client_config, server_config};
 use skiff_pki::{Authority, Usage};
@@ -21,21 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 /// A secured server on a loopback port, and its CA.
 async fn server(shutdown: &CancellationToken) -> (SocketAddr, Authority) {
-    let mut state = ApiState::new(Arc::new(MemoryStore::new(Config::default())));
-    state.authenticator = Arc::new(Authenticator::new(None, None));
-    skiff_controlplane::bootstrap::ensure_namespaces(&state)
-        .await
-        .expect("namespaces");
-    let resolver = Resolver::start(state.store.clone(), shutdown.clone())
-        .await
-        .expect("rbac");
-    state.authorizer = Arc::new(Authorizer::rbac(resolver.clone()));
-    skiff_controlplane::bootstrap::ensure_policy(&state)
-        .await
-        .expect("policy");
-    resolver
-        .wait_for_cluster_policy(state.store.as_ref(), Duration::from_secs(5))
-        .await;
+    let state = crate::secure_state(shutdown).await;
     let ca = Authority::create("test-ca").expect("ca");
     let serving = ca
         .issue(
