@@ -166,7 +166,8 @@ impl ControlPlane {
             }
         };
         let kubeconfig = data_dir.join("kubeconfig");
-        write_private(&kubeconfig, &config)
+        // Readable by its owner only: it grants admin access.
+        skiff_pki::files::write_private(&kubeconfig, config.as_bytes())
             .with_context(|| format!("cannot write {}", kubeconfig.display()))?;
         Ok(Self {
             url,
@@ -209,20 +210,4 @@ impl ControlPlane {
             Err(e) => Err(anyhow::Error::new(e).context("the API server task failed")),
         }
     }
-}
-
-/// Writes a file readable by its owner only (it grants admin access).
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(tmp, path)
 }
