@@ -13,6 +13,7 @@
 //!   non-resource request: the lower-case method and the path.
 
 use crate::apiserver::request::query::url_pairs;
+use skiff_model::kinds::ResourceKind;
 use std::collections::HashMap;
 
 /// What a request asks.
@@ -115,6 +116,28 @@ impl Attributes {
             attributes.verb = "deletecollection".to_string();
         }
         attributes
+    }
+
+    /// The attributes of `verb` on `kind` (its `subresource`, in `namespace`, object `name`),
+    /// for checks made without a request: the in-process components' and RBAC's own.
+    pub fn for_kind(
+        verb: &str,
+        kind: &ResourceKind,
+        subresource: Option<&str>,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Self {
+        Attributes {
+            verb: verb.to_string(),
+            resource_request: true,
+            api_group: kind.group.to_string(),
+            api_version: kind.version.to_string(),
+            resource: kind.plural.to_string(),
+            subresource: subresource.unwrap_or_default().to_string(),
+            namespace: namespace.unwrap_or_default().to_string(),
+            name: name.unwrap_or_default().to_string(),
+            path: String::new(),
+        }
     }
 
     /// `resource` or `resource/subresource`, as rules name it.

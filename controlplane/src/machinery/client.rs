@@ -104,17 +104,13 @@ impl Client {
         if !self.state.authenticator.is_secure() {
             return Ok(());
         }
-        let attributes = Attributes {
-            verb: verb.to_string(),
-            resource_request: true,
-            api_group: path.kind.group.to_string(),
-            api_version: path.kind.version.to_string(),
-            resource: path.kind.plural.to_string(),
-            subresource: path.subresource.clone().unwrap_or_default(),
-            namespace: path.namespace.clone().unwrap_or_default(),
-            name: path.name.clone().unwrap_or_default(),
-            path: String::new(),
-        };
+        let attributes = Attributes::for_kind(
+            verb,
+            path.kind,
+            path.subresource.as_deref(),
+            path.namespace.as_deref(),
+            path.name.as_deref(),
+        );
         match self.state.authorizer.authorize(&self.user, &attributes) {
             Decision::Allow => Ok(()),
             Decision::Deny => {

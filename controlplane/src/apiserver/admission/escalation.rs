@@ -24,7 +24,7 @@ use crate::authz::{Attributes, Decision};
 use k8s_openapi::api::rbac::v1::{PolicyRule, RoleRef};
 use serde_json::Value;
 use skiff_model::field::FieldCause;
-use skiff_model::kinds::ResourceKind;
+use skiff_model::kinds::{ResourceKind, find};
 
 /// Checks a write of `new` (replacing `old`, if any) by `user` in `namespace`.
 pub fn check(
@@ -69,17 +69,10 @@ pub fn check(
     };
     let namespace = namespace.unwrap_or("");
     let may = |verb: &str, resource: &str, name: &str| {
-        let attributes = Attributes {
-            verb: verb.into(),
-            resource_request: true,
-            api_group: RBAC_GROUP.into(),
-            api_version: "v1".into(),
-            resource: resource.into(),
-            namespace: namespace.into(),
-            name: name.into(),
-            ..Attributes::default()
-        };
-        authorizer.authorize(user, &attributes) == Decision::Allow
+        find(RBAC_GROUP, "v1", resource).is_some_and(|kind| {
+            let attributes = Attributes::for_kind(verb, kind, None, Some(namespace), Some(name));
+            authorizer.authorize(user, &attributes) == Decision::Allow
+        })
     };
     let (held, _) = resolver.rules_for(user, namespace);
     let forbidden = |why: String| {

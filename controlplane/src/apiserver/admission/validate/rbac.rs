@@ -3,7 +3,7 @@
 //! groups or non-resource URLs (never both, and URLs only in ClusterRoles), and a
 //! binding's `roleRef` and subjects name kinds that exist.
 
-use super::cause::{invalid, required};
+use super::cause::{invalid, not_supported, required};
 use serde_json::Value;
 use skiff_model::field::FieldCause;
 
@@ -100,11 +100,7 @@ fn check_binding(kind: &str, object: &Value, causes: &mut Vec<FieldCause>) {
     let role = object.get("roleRef").cloned().unwrap_or(Value::Null);
     let group = text(&role, "apiGroup");
     if group != GROUP {
-        causes.push(FieldCause {
-            kind: "FieldValueNotSupported",
-            field: "roleRef.apiGroup".into(),
-            message: format!("Unsupported value: {group:?}: supported values: \"{GROUP}\""),
-        });
+        causes.push(not_supported("roleRef.apiGroup", &group, &[GROUP]));
     }
     let role_kind = text(&role, "kind");
     let allowed: &[&str] = if kind == "RoleBinding" {
@@ -113,15 +109,7 @@ fn check_binding(kind: &str, object: &Value, causes: &mut Vec<FieldCause>) {
         &["ClusterRole"]
     };
     if !allowed.contains(&role_kind.as_str()) {
-        let supported: Vec<String> = allowed.iter().map(|k| format!("{k:?}")).collect();
-        causes.push(FieldCause {
-            kind: "FieldValueNotSupported",
-            field: "roleRef.kind".into(),
-            message: format!(
-                "Unsupported value: {role_kind:?}: supported values: {}",
-                supported.join(", ")
-            ),
-        });
+        causes.push(not_supported("roleRef.kind", &role_kind, allowed));
     }
     if text(&role, "name").is_empty() {
         causes.push(required("roleRef.name", "Required value"));
@@ -136,11 +124,11 @@ fn check_binding(kind: &str, object: &Value, causes: &mut Vec<FieldCause>) {
         match text(subject, "kind").as_str() {
             "ServiceAccount" => {
                 if !api_group.is_empty() {
-                    causes.push(FieldCause {
-                        kind: "FieldValueNotSupported",
-                        field: format!("{path}.apiGroup"),
-                        message: format!("Unsupported value: {api_group:?}: supported values: \"\""),
-                    });
+                    causes.push(not_supported(
+                        &format!("{path}.apiGroup"),
+                        &api_group,
+                        &[""],
+                    ));
                 }
                 if kind == "ClusterRoleBinding" && text(subject, "namespace").is_empty() {
                     causes.push(required(&format!("{path}.namespace"), "Required value"));
@@ -148,22 +136,18 @@ fn check_binding(kind: &str, object: &Value, causes: &mut Vec<FieldCause>) {
             }
             "User" | "Group" => {
                 if api_group != GROUP {
-                    causes.push(FieldCause {
-                        kind: "FieldValueNotSupported",
-                        field: format!("{path}.apiGroup"),
-                        message: format!(
-                            "Unsupported value: {api_group:?}: supported values: \"{GROUP}\""
-                        ),
-                    });
+                    causes.push(not_supported(
+                        &format!("{path}.apiGroup"),
+                        &api_group,
+                        &[GROUP],
+                    ));
                 }
             }
-            other => causes.push(FieldCause {
-                kind: "FieldValueNotSupported",
-                field: format!("{path}.kind"),
-                message: format!(
-                    "Unsupported value: {other:?}: supported values: \"ServiceAccount\", \"User\", \"Group\""
-                ),
-            }),
+            other => causes.push(not_supported(
+                &format!("{path}.kind"),
+                other,
+                &["ServiceAccount", "User", "Group"],
+            )),
         }
     }
 }
