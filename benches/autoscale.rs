@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::load::{self, Load, micros};
 use support::observe::{agent_endpoint, cpu_rate, cpu_seconds, follow};
-use support::{Process, Server, machine, skiff, wait_node};
+use support::{Process, Server, machine, quantile, skiff, verdict, wait_node};
 
 mod support;
 
@@ -321,11 +321,6 @@ async fn warm(addr: SocketAddr) {
     }
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index]
-}
-
 /// Part 1: the first response after zero.
 async fn zero(options: &Options) {
     let cluster = Arc::new(Cluster::start(64).await);
@@ -601,8 +596,4 @@ async fn cost(options: &Options) {
         took.as_secs_f64() * 1e3,
         cpu * 1e3,
     );
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
 }

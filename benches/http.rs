@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::load::{self, Load, Report, micros};
-use support::{Process, machine, skiff, wait_node};
+use support::{Process, machine, skiff, verdict, wait_node};
 
 mod support;
 
@@ -305,10 +305,6 @@ fn ratios(what: &str, ours: &Report, wasmtime: &Report) {
         verdict(throughput >= TARGET_THROUGHPUT_RATIO),
         verdict(p99 <= TARGET_P99_RATIO)
     );
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "MISSED" }
 }
 
 /// A `skiff server` and agents, each agent listening on a loopback address of its own.

@@ -151,3 +151,15 @@ pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("machine: {model}, {cores} cores")
 }
+
+/// How a goal line ends: `met` or `MISSED`.
+pub fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
+/// The value at quantile `q` of `sorted` (nearest rank: the smallest value with at least
+/// `q` of the values at or below it).
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
