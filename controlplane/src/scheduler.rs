@@ -24,7 +24,7 @@ mod diagnosis;
 mod filter;
 mod ledger;
 mod node;
-mod pod;
+pub(crate) mod pod;
 mod queue;
 mod report;
 mod resources;

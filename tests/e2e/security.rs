@@ -8,10 +8,10 @@
 
 use crate::cluster::Server;
 use crate::output;
-use crate::versions::{VERSIONS, kubectl_binary};
+use crate::versions::{VERSIONS, kubectl};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// The users of the token file: `token,user,uid,groups`.
 const TOKENS: &str = "\
@@ -45,17 +45,6 @@ current-context: {user}
     );
     std::fs::write(&path, config).expect("write kubeconfig");
     path
-}
-
-/// Runs kubectl `version` with `kubeconfig`.
-fn kubectl(server: &Server, version: &str, kubeconfig: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(kubectl_binary(version));
-    cmd.arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--cache-dir")
-        .arg(server.dir().join(format!("kube-cache-{version}")))
-        .args(args);
-    output(&mut cmd)
 }
 
 /// stdout of a kubectl run that must succeed.

@@ -6,22 +6,14 @@
 //! The kubectl binaries are found by [`crate::versions`].
 
 use crate::cluster::{Agent, Server};
-use crate::versions::{VERSIONS, kubectl_binary};
-use crate::{eventually, output};
+use crate::eventually;
+use crate::versions::{self, VERSIONS};
 use skiff_test_programs as programs;
-use std::path::Path;
-use std::process::Command;
 
 /// Runs kubectl `binary` against `server`; stdout on success, `None` (with stderr
 /// logged) on failure.
-fn kubectl(server: &Server, binary: &Path, version: &str, args: &[&str]) -> Option<String> {
-    let mut cmd = Command::new(binary);
-    cmd.arg("--kubeconfig")
-        .arg(server.kubeconfig())
-        .arg("--cache-dir")
-        .arg(server.dir().join(format!("kube-cache-{version}")))
-        .args(args);
-    let out = output(&mut cmd);
+fn kubectl(server: &Server, version: &str, args: &[&str]) -> Option<String> {
+    let out = versions::kubectl(server, version, &server.kubeconfig(), args);
     if out.status.success() {
         Some(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -120,8 +112,7 @@ fn cluster() -> (Server, Vec<Agent>) {
 fn kubectl_top_shows_nodes_and_pods() {
     let (server, _agents) = cluster();
     for version in VERSIONS {
-        let bin = kubectl_binary(version);
-        let top = |args: &[&str]| kubectl(&server, &bin, version, args);
+        let top = |args: &[&str]| kubectl(&server, version, args);
 
         // Nodes: both, each with figures (no `<unknown>`) and percentages of allocatable.
         let nodes = eventually(&format!("kubectl {version} top nodes"), || {
@@ -204,13 +195,12 @@ fn kubectl_top_shows_nodes_and_pods() {
         assert_eq!(named[1][0], api_pod);
 
         // A pod that does not exist: kubectl's own words around the API's 404.
-        let mut cmd = Command::new(&bin);
-        cmd.arg("--kubeconfig")
-            .arg(server.kubeconfig())
-            .arg("--cache-dir")
-            .arg(server.dir().join(format!("kube-cache-{version}")))
-            .args(["top", "pod", "nope"]);
-        let out = output(&mut cmd);
+        let out = versions::kubectl(
+            &server,
+            version,
+            &server.kubeconfig(),
+            &["top", "pod", "nope"],
+        );
         assert!(!out.status.success(), "kubectl {version} top pod nope");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("not found"), "kubectl {version}: {stderr}");

@@ -3,7 +3,10 @@
 //! `PATH`) as `kubectl.1.27`, `kubectl-1.27` or `kubectl1.27`, as the gcloud SDK installs
 //! them.
 
+use crate::cluster::Server;
+use crate::output;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The kubectl minor versions checked with.
 pub const VERSIONS: [&str; 2] = ["1.27", "1.33"];
@@ -32,4 +35,16 @@ pub fn kubectl_binary(version: &str) -> PathBuf {
             eprintln!("no kubectl {version} beside kubectl or on PATH; using kubectl");
             PathBuf::from("kubectl")
         })
+}
+
+/// Runs kubectl `version` against `server` with `kubeconfig` (and a discovery cache of
+/// that version's own), bounded as every command of the tests is.
+pub fn kubectl(server: &Server, version: &str, kubeconfig: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(kubectl_binary(version));
+    cmd.arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--cache-dir")
+        .arg(server.dir().join(format!("kube-cache-{version}")))
+        .args(args);
+    output(&mut cmd)
 }
